@@ -1,0 +1,40 @@
+import type { Secret } from "./secret.js";
+
+export type GatewayMode = "local" | "databricks";
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
+/** Exactly one credential kind reaches the child: the Databricks SDK refuses two. */
+export type DatabricksAuth =
+  | { kind: "oauth-m2m"; clientId: string; clientSecret: Secret }
+  | { kind: "pat"; token: Secret };
+
+export interface DatabricksConfig {
+  /** Normalised origin, e.g. https://adb-123.azuredatabricks.net (no trailing slash). */
+  host: string;
+  auth: DatabricksAuth;
+}
+
+export interface MlflowChildConfig {
+  /** Explicit executable from GATEWAY_MLFLOW_BIN; otherwise it is looked up. */
+  executable: string | undefined;
+  /** Internal loopback port; undefined picks a free one at start. */
+  port: number | undefined;
+  workers: number;
+  backendStoreUri: string;
+  registryStoreUri: string;
+  /** Local mode only: the child serves artifacts from this folder. */
+  artifactsDestination: string | undefined;
+  startTimeoutMs: number;
+}
+
+export interface Config {
+  mode: GatewayMode;
+  listen: { host: string; port: number };
+  mlflow: MlflowChildConfig;
+  databricks: DatabricksConfig | undefined;
+  /** Local mode: where SQLite and artifacts live. */
+  dataDir: string | undefined;
+  upstreamTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}

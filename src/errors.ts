@@ -1,0 +1,81 @@
+/**
+ * Typed errors with stable codes. Callers branch on `code`, never on message text;
+ * one responder (http/send-error.ts) turns them into HTTP answers.
+ */
+
+export type GatewayErrorCode =
+  | "CONFIG_INVALID"
+  | "MLFLOW_NOT_FOUND"
+  | "CHILD_NOT_READY"
+  | "UPSTREAM_UNAVAILABLE"
+  | "UPSTREAM_TIMEOUT"
+  | "ROUTE_NOT_FOUND"
+  | "ROUTE_FORBIDDEN"
+  | "HEADER_REJECTED"
+  | "PATH_REJECTED"
+  | "METHOD_NOT_ALLOWED"
+  | "CROSS_SITE_REQUEST"
+  | "SHUTTING_DOWN"
+  | "INTERNAL";
+
+/** MLflow's own `error_code` vocabulary (mlflow/protos/databricks.proto), so clients map them. */
+export type MlflowErrorCode =
+  | "TEMPORARILY_UNAVAILABLE"
+  | "ENDPOINT_NOT_FOUND"
+  | "PERMISSION_DENIED"
+  | "BAD_REQUEST"
+  | "INTERNAL_ERROR"
+  | "DEADLINE_EXCEEDED";
+
+interface ErrorShape {
+  status: number;
+  mlflowCode: MlflowErrorCode;
+}
+
+const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
+  CONFIG_INVALID: { status: 500, mlflowCode: "INTERNAL_ERROR" },
+  MLFLOW_NOT_FOUND: { status: 500, mlflowCode: "INTERNAL_ERROR" },
+  CHILD_NOT_READY: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
+  UPSTREAM_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
+  UPSTREAM_TIMEOUT: { status: 504, mlflowCode: "DEADLINE_EXCEEDED" },
+  ROUTE_NOT_FOUND: { status: 404, mlflowCode: "ENDPOINT_NOT_FOUND" },
+  ROUTE_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },
+  HEADER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
+  PATH_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
+  METHOD_NOT_ALLOWED: { status: 405, mlflowCode: "ENDPOINT_NOT_FOUND" },
+  CROSS_SITE_REQUEST: { status: 403, mlflowCode: "PERMISSION_DENIED" },
+  SHUTTING_DOWN: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
+  INTERNAL: { status: 500, mlflowCode: "INTERNAL_ERROR" },
+};
+
+export class GatewayError extends Error {
+  override readonly name = "GatewayError";
+  readonly code: GatewayErrorCode;
+  /** Seconds a client should wait before retrying (503 only). */
+  readonly retryAfterSeconds: number | undefined;
+  /** Headers the answer must carry (Allow for 405, WWW-Authenticate for 401). */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: GatewayErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): number {
+    return SHAPES[this.code].status;
+  }
+
+  get mlflowCode(): MlflowErrorCode {
+    return SHAPES[this.code].mlflowCode;
+  }
+}
+
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
+}

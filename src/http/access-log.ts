@@ -1,0 +1,22 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { cleanForLog, type Logger } from "../log/create-logger.js";
+import type { RequestContext } from "./request-context.js";
+
+/** Paths are logged without query strings: queries can carry names and filters users consider private. */
+const MAX_LOGGED_PATH = 512;
+
+/** One line per request, whatever answered it. */
+export function logAccess(logger: Logger, req: IncomingMessage, res: ServerResponse, context: RequestContext, status: number, durationMs: number): void {
+  logger.info("request", {
+    source: "access",
+    requestId: context.requestId,
+    method: req.method,
+    path: cleanForLog(context.path, MAX_LOGGED_PATH),
+    status,
+    durationMs: Math.round(durationMs * 100) / 100,
+    operation: context.route?.route.operation,
+    class: context.metricClass,
+    error: context.errorCode,
+    aborted: !res.writableFinished || undefined,
+  });
+}

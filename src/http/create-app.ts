@@ -1,0 +1,144 @@
+import type { NextFunction, Request, Response } from "express";
+import express from "express";
+import { GatewayError, isGatewayError } from "../errors.js";
+import { checkCrossSite } from "../guards/cross-site.js";
+import { classifyRoute } from "../guards/classify-route.js";
+import { decodePath } from "../guards/decode-path.js";
+import { checkHeaderSpellings } from "../guards/header-spellings.js";
+import type { Logger } from "../log/create-logger.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js";
+import type { RouteTable } from "../routes/route-table.js";
+import type { Supervisor } from "../supervisor/supervisor.js";
+import { logAccess } from "./access-log.js";
+import { GATEWAY_PREFIX, type GatewayEndpointsOptions, serveGatewayEndpoint } from "./gateway-endpoints.js";
+import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
+import { sendError } from "./send-error.js";
+
+export interface AppDependencies {
+  routes: RouteTable;
+  supervisor: Supervisor;
+  proxy: MlflowProxy;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  endpoints: GatewayEndpointsOptions;
+  isShuttingDown(): boolean;
+}
+
+/**
+ * The request pipeline. Its order is the architecture:
+ *   request scope -> shutdown gate -> gateway endpoints -> header spellings
+ *   -> [identity] -> route classification -> cross-site guard -> [policy] -> [audit]
+ *   -> child readiness -> proxy, and one error responder for all of them.
+ * Stages in brackets arrive with the identity and audit work and slot in where shown.
+ */
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.use(requestScope(deps));
+  app.use(shutdownGate(deps));
+  app.use(gatewayEndpoints(deps));
+  app.use(headerSpellings());
+  app.use(routeClassification(deps));
+  app.use(crossSiteGuard());
+  app.use(childReadiness(deps));
+  app.use(deps.proxy.handler);
+  app.use(errorResponder(deps));
+  return app;
+}
+
+/** Request id, typed context, and (when the response ends) the access line and metrics. */
+function requestScope(deps: AppDependencies) {
+  return function requestScope(req: Request, res: Response, next: NextFunction): void {
+    const context = createRequestContext(req, rawPath(req.url));
+    res.setHeader("X-Request-Id", context.requestId);
+    res.once("close", () => {
+      const durationMs = elapsedMs(context);
+      const status = res.writableFinished ? res.statusCode : 499;
+      deps.metrics.observeRequest(context.metricClass, status, durationMs / 1000);
+      logAccess(deps.logger, req, res, context, status, durationMs);
+    });
+    try {
+      context.path = decodePath(req.url);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    next();
+  };
+}
+
+/** After SIGTERM, requests on kept-alive connections are turned away so draining ends. */
+function shutdownGate(deps: AppDependencies) {
+  return function shutdownGate(_req: Request, res: Response, next: NextFunction): void {
+    if (!deps.isShuttingDown()) return next();
+    res.setHeader("Connection", "close");
+    next(new GatewayError("SHUTTING_DOWN", "The gateway is shutting down; retry in a moment.", { retryAfterSeconds: RETRY_AFTER_SECONDS }));
+  };
+}
+
+function gatewayEndpoints(deps: AppDependencies) {
+  return function gatewayEndpoints(req: Request, res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    if (!context.path.startsWith(GATEWAY_PREFIX)) return next();
+    context.metricClass = "gateway";
+    serveGatewayEndpoint(context.path, req, res, deps.endpoints).catch(next);
+  };
+}
+
+function headerSpellings() {
+  return function headerSpellings(req: Request, _res: Response, next: NextFunction): void {
+    const verdict = checkHeaderSpellings(req.rawHeaders);
+    for (const name of verdict.drop) delete req.headers[name];
+    next();
+  };
+}
+
+function routeClassification(deps: AppDependencies) {
+  return function routeClassification(req: Request, _res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    context.route = classifyRoute(deps.routes, req.method, context.path);
+    context.metricClass = context.route.operationClass;
+    next();
+  };
+}
+
+function crossSiteGuard() {
+  return function crossSiteGuard(req: Request, _res: Response, next: NextFunction): void {
+    checkCrossSite(req.method, req.headers);
+    next();
+  };
+}
+
+function childReadiness(deps: AppDependencies) {
+  return function childReadiness(_req: Request, _res: Response, next: NextFunction): void {
+    if (deps.supervisor.isReady()) return next();
+    const status = deps.supervisor.status();
+    const waitMs = status.nextStartAt === undefined ? 0 : Date.parse(status.nextStartAt) - Date.now();
+    const retryAfterSeconds = Math.max(RETRY_AFTER_SECONDS, Math.ceil(waitMs / 1000));
+    const why = status.crashLoop ? "MLflow keeps failing to start; the operators have been told in the log." : "MLflow is starting; this usually takes a few seconds.";
+    next(new GatewayError("CHILD_NOT_READY", why, { retryAfterSeconds }));
+  };
+}
+
+function errorResponder(deps: AppDependencies) {
+  // Express recognises error handlers by their four parameters.
+  return function errorResponder(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+    const context = contextOf(req);
+    const gatewayError = isGatewayError(error) ? error : new GatewayError("INTERNAL", "The gateway failed to handle this request.", { cause: error });
+    if (gatewayError.code === "INTERNAL") {
+      deps.logger.error("unexpected error in the request pipeline", { requestId: context.requestId, error: String(error), stack: error instanceof Error ? error.stack : undefined });
+    }
+    context.errorCode = gatewayError.code;
+    if (context.metricClass !== "gateway") context.metricClass = context.route?.operationClass ?? "refused";
+    sendError(req, res, gatewayError, { requestId: context.requestId, path: context.path });
+  };
+}
+
+function rawPath(url: string | undefined): string {
+  const value = url ?? "/";
+  const queryAt = value.indexOf("?");
+  return queryAt === -1 ? value : value.slice(0, queryAt);
+}

@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { GatewayError } from "../errors.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { Supervisor } from "../supervisor/supervisor.js";
+
+/** The gateway's own endpoints live under this prefix, which no MLflow route uses. */
+export const GATEWAY_PREFIX = "/-/";
+
+/** One input to readiness; the Databricks backend check plugs in here. */
+export interface ReadinessCheck {
+  name: string;
+  check(): { ok: boolean; detail: string };
+}
+
+export interface GatewayEndpointsOptions {
+  version: { gateway: string; mlflow: string; node: string; mode: string };
+  supervisor: Supervisor;
+  metrics: GatewayMetrics;
+  checks: readonly ReadinessCheck[];
+  isShuttingDown(): boolean;
+}
+
+/**
+ * Answers /-/live, /-/ready, /-/version and /-/metrics. Returns false for paths
+ * outside the prefix; throws ROUTE_NOT_FOUND for unknown ones inside it.
+ */
+export async function serveGatewayEndpoint(path: string, req: IncomingMessage, res: ServerResponse, options: GatewayEndpointsOptions): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    throw new GatewayError("METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path}; allowed: GET, HEAD.`, { headers: { Allow: "GET, HEAD" } });
+  }
+  switch (path) {
+    case "/-/live":
+      return sendJson(res, 200, { status: "alive" });
+    case "/-/ready":
+      return sendReadiness(res, options);
+    case "/-/version":
+      return sendJson(res, 200, options.version);
+    case "/-/metrics": {
+      const body = await options.metrics.registry.metrics();
+      res.statusCode = 200;
+      res.setHeader("Content-Type", options.metrics.registry.contentType);
+      res.end(body);
+      return;
+    }
+    default:
+      throw new GatewayError("ROUTE_NOT_FOUND", `No gateway endpoint at ${path.slice(0, 128)}. Gateway endpoints: /-/live, /-/ready, /-/version, /-/metrics.`);
+  }
+}
+
+function sendReadiness(res: ServerResponse, options: GatewayEndpointsOptions): void {
+  const child = options.supervisor.status();
+  const checks: Record<string, { ok: boolean; detail: string }> = {
+    configuration: { ok: true, detail: "valid" },
+    mlflow: { ok: child.phase === "ready", detail: describeChild(child) },
+  };
+  for (const check of options.checks) checks[check.name] = check.check();
+  if (options.isShuttingDown()) checks["lifecycle"] = { ok: false, detail: "shutting down" };
+  const ready = Object.values(checks).every((c) => c.ok);
+  sendJson(res, ready ? 200 : 503, {
+    status: ready ? "ready" : "not ready",
+    checks,
+    mlflow: {
+      phase: child.phase,
+      crashLoop: child.crashLoop,
+      restarts: child.restarts,
+      consecutiveFailures: child.consecutiveFailures,
+      nextStartAt: child.nextStartAt,
+      lastExit: child.lastExit === undefined ? undefined : { reason: child.lastExit.reason, at: child.lastExit.at, lastLines: child.lastExit.lastLines },
+    },
+  });
+}
+
+function describeChild(status: ReturnType<Supervisor["status"]>): string {
+  switch (status.phase) {
+    case "ready":
+      return "mlflow server answers /health";
+    case "backoff":
+      return status.crashLoop
+        ? `crash loop: ${status.consecutiveFailures} failures in a row (last: ${status.lastExit?.reason ?? "unknown"}); next attempt at ${status.nextStartAt ?? "?"}`
+        : `restarting after: ${status.lastExit?.reason ?? "unknown"}`;
+    default:
+      return `mlflow server is ${status.phase}`;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader("Content-Type", "application/json");
+  res.setHeader("Cache-Control", "no-store");
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,53 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { RouteMatch } from "../routes/route-table.js";
+
+/**
+ * Everything the pipeline learns about one request, set by the first stage and read by
+ * the later ones (identity, policy and audit will add their fields here), instead of
+ * ad-hoc properties on Express' `req`.
+ */
+export interface RequestContext {
+  requestId: string;
+  /** process.hrtime.bigint() when the request arrived. */
+  startedAt: bigint;
+  /** Percent-decoded path, the one MLflow's router will see. */
+  path: string;
+  /** The MLflow route, once classified. */
+  route: RouteMatch | undefined;
+  /** Label for metrics and the access log: an operation class, or what answered instead. */
+  metricClass: string;
+  /** Set when the gateway answered itself with an error code (for logs and metrics). */
+  errorCode: string | undefined;
+}
+
+const contexts = new WeakMap<IncomingMessage, RequestContext>();
+
+/** A forwarded X-Request-Id is kept only if it looks like an id, not like an injection. */
+const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createRequestContext(req: IncomingMessage, path: string): RequestContext {
+  const forwarded = req.headers["x-request-id"];
+  const requestId = typeof forwarded === "string" && ACCEPTABLE_REQUEST_ID.test(forwarded) ? forwarded : randomUUID();
+  const context: RequestContext = {
+    requestId,
+    startedAt: process.hrtime.bigint(),
+    path,
+    route: undefined,
+    metricClass: "unmatched",
+    errorCode: undefined,
+  };
+  contexts.set(req, context);
+  return context;
+}
+
+/** The context of a request that went through the request-scope stage. */
+export function contextOf(req: IncomingMessage): RequestContext {
+  const context = contexts.get(req);
+  if (context === undefined) throw new Error("request has no context: the request-scope stage must run first");
+  return context;
+}
+
+export function elapsedMs(context: RequestContext): number {
+  return Number(process.hrtime.bigint() - context.startedAt) / 1e6;
+}

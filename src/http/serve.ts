@@ -1,0 +1,46 @@
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { sleep } from "../supervisor/wait-for-health.js";
+
+/** How often idle keep-alive connections are closed while draining. */
+const DRAIN_POLL_MS = 100;
+/**
+ * Idle keep-alive connections from clients close after this long. Above the Databricks
+ * Apps front door's reuse window is not needed: it reconnects on close.
+ */
+export const CLIENT_KEEP_ALIVE_MS = 65_000;
+
+export async function listen(handler: RequestListener, host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0 }, handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts what
+ * is left. Resolves true when everything finished in time.
+ */
+export async function drain(server: Server, graceMs: number): Promise<boolean> {
+  let closed = false;
+  const done = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
+    closed = true;
+  });
+  const deadline = Date.now() + graceMs;
+  while (!closed && Date.now() < deadline) {
+    // Connections that finished their request are idle now; close them so close() can end.
+    server.closeIdleConnections();
+    await Promise.race([done, sleep(DRAIN_POLL_MS)]);
+  }
+  if (!closed) {
+    server.closeAllConnections();
+    await done;
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { SupervisorStatus } from "../supervisor/supervisor.js";
+
+/** Latency buckets (seconds) from sub-millisecond gateway answers to long artifact transfers. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+export interface GatewayMetrics {
+  registry: Registry;
+  observeRequest(operationClass: string, status: number, seconds: number): void;
+  observeChild(status: SupervisorStatus): void;
+}
+
+/** Prometheus metrics in a registry of our own (never prom-client's global one). */
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "mlflow_gateway_" });
+  const requests = new Counter({
+    name: "mlflow_gateway_http_requests_total",
+    help: "Requests answered, by MLflow operation class (read, write, delete, ui, health) or gateway outcome, and HTTP status.",
+    labelNames: ["class", "status"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "mlflow_gateway_http_request_duration_seconds",
+    help: "Time from request arrival to the end of the response, by operation class and status class.",
+    labelNames: ["class", "status_class"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const childUp = new Gauge({ name: "mlflow_gateway_child_up", help: "1 while the mlflow server child answers its health check.", registers: [registry] });
+  const crashLoop = new Gauge({ name: "mlflow_gateway_child_crash_loop", help: "1 while the mlflow server child is in a crash loop.", registers: [registry] });
+  const restarts = new Gauge({
+    name: "mlflow_gateway_child_restarts_total",
+    help: "Restarts of the mlflow server child after an unexpected exit.",
+    registers: [registry],
+  });
+  childUp.set(0);
+  crashLoop.set(0);
+  restarts.set(0);
+
+  return {
+    registry,
+    observeRequest(operationClass, status, seconds) {
+      requests.inc({ class: operationClass, status: String(status) });
+      latency.observe({ class: operationClass, status_class: `${Math.floor(status / 100)}xx` }, seconds);
+    },
+    observeChild(status) {
+      childUp.set(status.phase === "ready" ? 1 : 0);
+      crashLoop.set(status.crashLoop ? 1 : 0);
+      // A gauge mirroring the supervisor's own count: the supervisor is the source of truth.
+      restarts.set(status.restarts);
+    },
+  };
+}

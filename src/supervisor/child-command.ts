@@ -1,0 +1,94 @@
+import type { Config } from "../config/config.js";
+
+export interface ChildCommand {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** Loopback only: the child must never be reachable except through the gateway. */
+export const CHILD_HOST = "127.0.0.1";
+/**
+ * uvicorn closes idle keep-alive connections after 5 s by default. The gateway's pool
+ * keeps idle sockets for less than the child does (see proxy/create-proxy.ts), so a
+ * pooled socket is never reused just as the child closes it (ECONNRESET on reuse).
+ */
+export const CHILD_KEEP_ALIVE_SECONDS = 75;
+
+/**
+ * Variables the gateway owns or that would change the child's security posture. They
+ * are dropped from the inherited environment and set again deliberately below.
+ */
+const DROPPED_ENV = [
+  /^GATEWAY_/,
+  /^DATABRICKS_(HOST|TOKEN|CLIENT_ID|CLIENT_SECRET|AUTH_TYPE|CONFIG_PROFILE|CONFIG_FILE|USERNAME|PASSWORD)$/,
+  /^MLFLOW_(TRACKING|REGISTRY)_(URI|TOKEN|USERNAME|PASSWORD)$/,
+  /^MLFLOW_SERVER_(ALLOWED_HOSTS|CORS_ALLOWED_ORIGINS|DISABLE_SECURITY_MIDDLEWARE|X_FRAME_OPTIONS)$/,
+  /^MLFLOW_(HOST|PORT|WORKERS|STATIC_PREFIX)$/,
+];
+
+/** Builds `mlflow server ...` for the configured mode, with exactly one credential kind. */
+export function buildChildCommand(
+  config: Config,
+  executable: string,
+  port: number,
+  baseEnv: Readonly<Record<string, string | undefined>>,
+): ChildCommand {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(baseEnv)) {
+    if (value !== undefined && !DROPPED_ENV.some((pattern) => pattern.test(name))) env[name] = value;
+  }
+  // Line-buffered output, so child log lines reach the gateway's log as they happen.
+  env["PYTHONUNBUFFERED"] = "1";
+
+  const { mlflow } = config;
+  const args = [
+    "server",
+    "--host",
+    CHILD_HOST,
+    "--port",
+    String(port),
+    "--workers",
+    String(mlflow.workers),
+    "--backend-store-uri",
+    mlflow.backendStoreUri,
+    "--registry-store-uri",
+    mlflow.registryStoreUri,
+    // The gateway rewrites Host to the child's own address; accept nothing else, so a
+    // DNS-rebinding page cannot talk to the child directly.
+    "--allowed-hosts",
+    `${CHILD_HOST}:${port},localhost:${port}`,
+    "--uvicorn-opts",
+    `--timeout-keep-alive ${CHILD_KEEP_ALIVE_SECONDS}`,
+  ];
+
+  if (config.mode === "databricks" && config.databricks !== undefined) {
+    // The child's local artifact store would write into the app's ephemeral disk:
+    // with Databricks, artifacts live in the workspace.
+    args.push("--no-serve-artifacts");
+    // Needed beside the flags: the UC registry store links versions to runs through it.
+    env["MLFLOW_TRACKING_URI"] = "databricks";
+    env["MLFLOW_REGISTRY_URI"] = mlflow.registryStoreUri;
+    env["DATABRICKS_HOST"] = config.databricks.host;
+    const { auth } = config.databricks;
+    env["DATABRICKS_AUTH_TYPE"] = auth.kind;
+    if (auth.kind === "oauth-m2m") {
+      env["DATABRICKS_CLIENT_ID"] = auth.clientId;
+      env["DATABRICKS_CLIENT_SECRET"] = auth.clientSecret.reveal();
+    } else {
+      env["DATABRICKS_TOKEN"] = auth.token.reveal();
+    }
+  } else if (mlflow.artifactsDestination !== undefined) {
+    args.push("--serve-artifacts", "--artifacts-destination", mlflow.artifactsDestination);
+  }
+
+  return { file: executable, args, env };
+}
+
+/**
+ * The command as it may be logged: arguments only, never the environment, and with the
+ * password of a database URI (postgresql://user:pw@...) masked.
+ */
+export function describeChildCommand(command: ChildCommand): string {
+  return [command.file, ...command.args].map((arg) => arg.replace(/(:\/\/[^/:@\s]*:)[^@/\s]*@/, "$1***@")).join(" ");
+}
