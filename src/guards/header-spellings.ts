@@ -27,7 +27,7 @@ export function checkHeaderSpellings(rawHeaders: readonly string[]): HeaderSpell
     if (PROTECTED_HEADER.test(folded)) {
       throw new GatewayError(
         "HEADER_REJECTED",
-        `Header "${name.slice(0, 64)}" is refused: underscores in the name of ${folded} would be read as that header by MLflow. Send it with dashes, or not at all.`,
+        `Header "${name.slice(0, 64)}" is refused: underscores in the name of ${folded.slice(0, 64)} would be read as that header by MLflow. Send it with dashes, or not at all.`,
       );
     }
     drop.push(name.toLowerCase());

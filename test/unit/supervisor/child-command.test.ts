@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadConfig } from "../../../src/config/load-config.js";
+import { buildChildCommand, describeChildCommand } from "../../../src/supervisor/child-command.js";
+
+const SECRET = "client-secret-xyz";
+
+function argValue(args: string[], flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index === -1 ? undefined : args[index + 1];
+}
+
+describe("buildChildCommand", () => {
+  it("runs locally on loopback with the artifact store served from the data dir", () => {
+    const config = loadConfig({ GATEWAY_MLFLOW_WORKERS: "3" }, { repoRoot: "/r" });
+    const command = buildChildCommand(config, "/venv/bin/mlflow", 5001, { PATH: "/bin", GATEWAY_LOG_LEVEL: "debug", MLFLOW_SERVER_ALLOWED_HOSTS: "*" });
+    assert.equal(command.file, "/venv/bin/mlflow");
+    assert.equal(argValue(command.args, "--host"), "127.0.0.1");
+    assert.equal(argValue(command.args, "--port"), "5001");
+    assert.equal(argValue(command.args, "--workers"), "3");
+    assert.equal(argValue(command.args, "--artifacts-destination"), "/r/.data/artifacts");
+    assert.ok(command.args.includes("--serve-artifacts"));
+    assert.equal(argValue(command.args, "--allowed-hosts"), "127.0.0.1:5001,localhost:5001");
+    assert.equal(command.env["PATH"], "/bin");
+    assert.equal(command.env["GATEWAY_LOG_LEVEL"], undefined, "gateway variables stay with the gateway");
+    assert.equal(command.env["MLFLOW_SERVER_ALLOWED_HOSTS"], undefined, "an inherited '*' cannot widen the child's host check");
+  });
+
+  it("passes exactly one Databricks credential kind and turns the local artifact store off", () => {
+    const config = loadConfig(
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h.example", DATABRICKS_CLIENT_ID: "sp", DATABRICKS_CLIENT_SECRET: SECRET, DATABRICKS_TOKEN: "dapi", DATABRICKS_AUTH_TYPE: "oauth-m2m" },
+      { repoRoot: "/r" },
+    );
+    const command = buildChildCommand(config, "mlflow", 5001, { DATABRICKS_TOKEN: "dapi-inherited" });
+    assert.equal(argValue(command.args, "--backend-store-uri"), "databricks");
+    assert.equal(argValue(command.args, "--registry-store-uri"), "databricks-uc");
+    assert.ok(command.args.includes("--no-serve-artifacts"));
+    assert.equal(command.env["MLFLOW_TRACKING_URI"], "databricks");
+    assert.equal(command.env["DATABRICKS_HOST"], "https://h.example");
+    assert.equal(command.env["DATABRICKS_AUTH_TYPE"], "oauth-m2m");
+    assert.equal(command.env["DATABRICKS_CLIENT_SECRET"], SECRET);
+    assert.equal(command.env["DATABRICKS_TOKEN"], undefined);
+    assert.ok(!describeChildCommand(command).includes(SECRET));
+  });
+
+  it("masks a database password when describing the command", () => {
+    const config = loadConfig({ MLFLOW_TRACKING_URI: "postgresql://mlflow:hunter2@db:5432/mlflow" }, { repoRoot: "/r" });
+    const described = describeChildCommand(buildChildCommand(config, "mlflow", 5001, {}));
+    assert.ok(!described.includes("hunter2"));
+    assert.match(described, /postgresql:\/\/mlflow:\*\*\*@db:5432\/mlflow/);
+  });
+});
