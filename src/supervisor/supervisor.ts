@@ -141,7 +141,8 @@ export class Supervisor {
     if (child !== undefined) {
       this.#killGroup("SIGTERM");
       const stopTimeout = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-      const exited = await Promise.race([child.then(() => true), sleep(stopTimeout).then(() => false)]);
+      const alreadyExited = child.exitCode !== null || child.signalCode !== null;
+      const exited = alreadyExited || (await Promise.race([new Promise<boolean>((resolve) => child.once("exit", () => resolve(true))), sleep(stopTimeout).then(() => false)]));
       if (!exited) {
         this.#options.logger.warn(`mlflow server did not stop within ${stopTimeout} ms; sending SIGKILL`);
       }
@@ -191,9 +192,15 @@ export class Supervisor {
 
     const exited = new AbortController();
     let reason: string | undefined;
-    const finished = child.then((result) => {
+    // 'exit' fires when the leader dies even while its orphaned workers still hold the
+    // output pipes open (the execa promise waits for those pipes to close).
+    const leaderExit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+    });
+    const finished = child.then((result) => ({ code: result.exitCode ?? null, signal: result.signal ?? null, result }));
+    const ended = Promise.race([leaderExit, finished]).then((end) => {
       exited.abort();
-      return result;
+      return end;
     });
 
     const outcome = await waitForHealth(this.baseUrl, startTimeoutMs, AbortSignal.any([exited.signal, this.#stopController.signal]));
@@ -209,17 +216,19 @@ export class Supervisor {
       this.#killGroup("SIGKILL");
     }
 
-    const result = await finished;
-    // The leader is gone; make sure no worker of its group survives to hold the port.
+    const end = await ended;
+    // The leader is gone; make sure no worker of its group survives to hold the port
+    // (or the output pipes, which the execa promise below waits for).
     this.#killGroup("SIGKILL");
+    const { result } = await finished;
     this.#child = undefined;
     this.#pid = undefined;
     const spawnError = result.failed && result.exitCode === undefined && result.signal === undefined;
     return {
-      code: result.exitCode ?? null,
-      signal: result.signal ?? null,
+      code: end.code,
+      signal: end.signal,
       at: new Date().toISOString(),
-      reason: reason ?? (spawnError ? `could not be started: ${result.originalMessage ?? result.shortMessage}` : describeExit(result.exitCode, result.signal)),
+      reason: reason ?? (spawnError ? `could not be started: ${result.originalMessage || result.shortMessage}` : describeExit(end.code, end.signal)),
       lastLines: this.#output.recent(),
     };
   }
@@ -261,7 +270,7 @@ export class Supervisor {
   }
 }
 
-function describeExit(code: number | undefined, signal: string | undefined): string {
-  if (signal !== undefined) return `killed by ${signal}`;
+function describeExit(code: number | null, signal: string | null): string {
+  if (signal !== null) return `killed by ${signal}`;
   return `exited with code ${code ?? "unknown"}`;
 }

@@ -68,6 +68,21 @@ describe("Supervisor", () => {
     await until(() => !alive(workerPid), 3_000);
   });
 
+  it("notices a killed leader even while its orphaned worker holds the output pipes", async () => {
+    const { supervisor, log } = await supervise("grandchild");
+    supervisor.start();
+    assert.equal(await supervisor.waitUntilReady(10_000), true);
+    await until(() => log.lines.some((l) => String(l["message"]).includes("worker pid")), 5_000);
+    const workerPid = Number(/worker pid (\d+)/.exec(String(log.lines.find((l) => String(l["message"]).includes("worker pid"))?.["message"]))?.[1]);
+    const leader = supervisor.status().pid ?? 0;
+    process.kill(leader, "SIGKILL");
+    await until(() => supervisor.status().restarts === 1, 5_000);
+    assert.equal(supervisor.status().lastExit?.reason, "killed by SIGKILL");
+    await until(() => !alive(workerPid), 3_000);
+    assert.equal(await supervisor.waitUntilReady(10_000), true, "the restarted child becomes ready");
+    await supervisor.stop();
+  });
+
   it("restarts a crashing child with backoff and reports a crash loop with its last output", async () => {
     const { supervisor, log } = await supervise("crash");
     supervisor.start();
