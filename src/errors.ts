@@ -20,12 +20,7 @@ export type GatewayErrorCode =
 
 /** MLflow's own `error_code` vocabulary (mlflow/protos/databricks.proto), so clients map them. */
 export type MlflowErrorCode =
-  | "TEMPORARILY_UNAVAILABLE"
-  | "ENDPOINT_NOT_FOUND"
-  | "PERMISSION_DENIED"
-  | "BAD_REQUEST"
-  | "INTERNAL_ERROR"
-  | "DEADLINE_EXCEEDED";
+  "TEMPORARILY_UNAVAILABLE" | "ENDPOINT_NOT_FOUND" | "PERMISSION_DENIED" | "BAD_REQUEST" | "INTERNAL_ERROR" | "DEADLINE_EXCEEDED";
 
 interface ErrorShape {
   status: number;

@@ -4,9 +4,7 @@ export type GatewayMode = "local" | "databricks";
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
 /** Exactly one credential kind reaches the child: the Databricks SDK refuses two. */
-export type DatabricksAuth =
-  | { kind: "oauth-m2m"; clientId: string; clientSecret: Secret }
-  | { kind: "pat"; token: Secret };
+export type DatabricksAuth = { kind: "oauth-m2m"; clientId: string; clientSecret: Secret } | { kind: "pat"; token: Secret };
 
 export interface DatabricksConfig {
   /** Normalised origin, e.g. https://adb-123.azuredatabricks.net (no trailing slash). */

@@ -91,4 +91,3 @@ export function normaliseHost(raw: string): string | undefined {
   }
   return url.origin;
 }
-

@@ -37,7 +37,10 @@ export class EnvReader {
       this.problems.push({
         variable: name,
         message: `${show(raw)} is not ${range.what}.`,
-        fix: fallback === undefined ? `set ${name} to ${range.what}, or unset it.` : `set ${name} to ${range.what}, or unset it for the default ${fallback}.`,
+        fix:
+          fallback === undefined
+            ? `set ${name} to ${range.what}, or unset it.`
+            : `set ${name} to ${range.what}, or unset it for the default ${fallback}.`,
       });
       return fallback;
     }

@@ -6,7 +6,6 @@ import { type ConfigProblem, type Env, EnvReader, show } from "./env-reader.js";
 
 export type { ConfigProblem } from "./env-reader.js";
 
-
 export class ConfigError extends GatewayError {
   readonly problems: readonly ConfigProblem[];
 
@@ -65,9 +64,21 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     });
   }
   const workers = reader.integer("GATEWAY_MLFLOW_WORKERS", DEFAULT_WORKERS, { min: 1, max: MAX_WORKERS, what: `a worker count (1-${MAX_WORKERS})` });
-  const startTimeoutMs = reader.integer("GATEWAY_MLFLOW_START_TIMEOUT_MS", DEFAULT_CHILD_START_TIMEOUT_MS, { min: 1_000, max: 600_000, what: "milliseconds (1000-600000)" });
-  const upstreamTimeoutMs = reader.integer("GATEWAY_UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, { min: 100, max: 3_600_000, what: "milliseconds (100-3600000)" });
-  const shutdownGraceMs = reader.integer("GATEWAY_SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, { min: 0, max: MAX_SHUTDOWN_GRACE_MS, what: `milliseconds (0-${MAX_SHUTDOWN_GRACE_MS}, to stay inside the 15 s Databricks Apps allows after SIGTERM)` });
+  const startTimeoutMs = reader.integer("GATEWAY_MLFLOW_START_TIMEOUT_MS", DEFAULT_CHILD_START_TIMEOUT_MS, {
+    min: 1_000,
+    max: 600_000,
+    what: "milliseconds (1000-600000)",
+  });
+  const upstreamTimeoutMs = reader.integer("GATEWAY_UPSTREAM_TIMEOUT_MS", DEFAULT_UPSTREAM_TIMEOUT_MS, {
+    min: 100,
+    max: 3_600_000,
+    what: "milliseconds (100-3600000)",
+  });
+  const shutdownGraceMs = reader.integer("GATEWAY_SHUTDOWN_GRACE_MS", DEFAULT_SHUTDOWN_GRACE_MS, {
+    min: 0,
+    max: MAX_SHUTDOWN_GRACE_MS,
+    what: `milliseconds (0-${MAX_SHUTDOWN_GRACE_MS}, to stay inside the 15 s Databricks Apps allows after SIGTERM)`,
+  });
   const logLevel = reader.oneOf("GATEWAY_LOG_LEVEL", LOG_LEVELS, "info");
   const executable = reader.string("GATEWAY_MLFLOW_BIN");
 
@@ -160,4 +171,3 @@ function decideMode(trackingUri: string | undefined, problems: ConfigProblem[]):
   }
   return "local";
 }
-

@@ -36,7 +36,10 @@ export function checkCrossSite(method: string, headers: IncomingHttpHeaders): vo
 }
 
 function refuse(why: string): GatewayError {
-  return new GatewayError("CROSS_SITE_REQUEST", `Cross-site request refused: ${why}. Use the MLflow UI served by this gateway, or a client without browser credentials.`);
+  return new GatewayError(
+    "CROSS_SITE_REQUEST",
+    `Cross-site request refused: ${why}. Use the MLflow UI served by this gateway, or a client without browser credentials.`,
+  );
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

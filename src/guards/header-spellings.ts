@@ -6,7 +6,8 @@ import { GatewayError } from "../errors.js";
  * into the same HTTP_X_FORWARDED_EMAIL variable, so an underscore spelling of one of
  * these could smuggle a value past a proxy that only strips the dash spelling.
  */
-const PROTECTED_HEADER = /^(x-forwarded-[a-z0-9-]+|forwarded|x-real-ip|x-request-id|authorization|proxy-authorization|cookie|host|origin|referer|x-databricks-[a-z0-9-]+|x-mlflow-[a-z0-9-]+)$/;
+const PROTECTED_HEADER =
+  /^(x-forwarded-[a-z0-9-]+|forwarded|x-real-ip|x-request-id|authorization|proxy-authorization|cookie|host|origin|referer|x-databricks-[a-z0-9-]+|x-mlflow-[a-z0-9-]+)$/;
 
 export interface HeaderSpellingVerdict {
   /** Lower-case names of harmless underscore headers to drop before proxying (nginx does the same). */

@@ -6,7 +6,14 @@ import type { RequestContext } from "./request-context.js";
 const MAX_LOGGED_PATH = 512;
 
 /** One line per request, whatever answered it. */
-export function logAccess(logger: Logger, req: IncomingMessage, res: ServerResponse, context: RequestContext, status: number, durationMs: number): void {
+export function logAccess(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: RequestContext,
+  status: number,
+  durationMs: number,
+): void {
   logger.info("request", {
     source: "access",
     requestId: context.requestId,

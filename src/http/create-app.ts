@@ -118,7 +118,9 @@ function childReadiness(deps: AppDependencies) {
     const status = deps.supervisor.status();
     const waitMs = status.nextStartAt === undefined ? 0 : Date.parse(status.nextStartAt) - Date.now();
     const retryAfterSeconds = Math.max(RETRY_AFTER_SECONDS, Math.ceil(waitMs / 1000));
-    const why = status.crashLoop ? "MLflow keeps failing to start; the operators have been told in the log." : "MLflow is starting; this usually takes a few seconds.";
+    const why = status.crashLoop
+      ? "MLflow keeps failing to start; the operators have been told in the log."
+      : "MLflow is starting; this usually takes a few seconds.";
     next(new GatewayError("CHILD_NOT_READY", why, { retryAfterSeconds }));
   };
 }
@@ -129,7 +131,11 @@ function errorResponder(deps: AppDependencies) {
     const context = contextOf(req);
     const gatewayError = isGatewayError(error) ? error : new GatewayError("INTERNAL", "The gateway failed to handle this request.", { cause: error });
     if (gatewayError.code === "INTERNAL") {
-      deps.logger.error("unexpected error in the request pipeline", { requestId: context.requestId, error: String(error), stack: error instanceof Error ? error.stack : undefined });
+      deps.logger.error("unexpected error in the request pipeline", {
+        requestId: context.requestId,
+        error: String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      });
     }
     context.errorCode = gatewayError.code;
     if (context.metricClass !== "gateway") context.metricClass = context.route?.operationClass ?? "refused";

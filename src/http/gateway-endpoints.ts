@@ -26,7 +26,9 @@ export interface GatewayEndpointsOptions {
  */
 export async function serveGatewayEndpoint(path: string, req: IncomingMessage, res: ServerResponse, options: GatewayEndpointsOptions): Promise<void> {
   if (req.method !== "GET" && req.method !== "HEAD") {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path}; allowed: GET, HEAD.`, { headers: { Allow: "GET, HEAD" } });
+    throw new GatewayError("METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path}; allowed: GET, HEAD.`, {
+      headers: { Allow: "GET, HEAD" },
+    });
   }
   switch (path) {
     case "/-/live":
@@ -43,7 +45,10 @@ export async function serveGatewayEndpoint(path: string, req: IncomingMessage, r
       return;
     }
     default:
-      throw new GatewayError("ROUTE_NOT_FOUND", `No gateway endpoint at ${path.slice(0, 128)}. Gateway endpoints: /-/live, /-/ready, /-/version, /-/metrics.`);
+      throw new GatewayError(
+        "ROUTE_NOT_FOUND",
+        `No gateway endpoint at ${path.slice(0, 128)}. Gateway endpoints: /-/live, /-/ready, /-/version, /-/metrics.`,
+      );
   }
 }
 
@@ -65,7 +70,8 @@ function sendReadiness(res: ServerResponse, options: GatewayEndpointsOptions): v
       restarts: child.restarts,
       consecutiveFailures: child.consecutiveFailures,
       nextStartAt: child.nextStartAt,
-      lastExit: child.lastExit === undefined ? undefined : { reason: child.lastExit.reason, at: child.lastExit.at, lastLines: child.lastExit.lastLines },
+      lastExit:
+        child.lastExit === undefined ? undefined : { reason: child.lastExit.reason, at: child.lastExit.at, lastLines: child.lastExit.lastLines },
     },
   });
 }

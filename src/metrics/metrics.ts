@@ -27,8 +27,16 @@ export function createMetrics(): GatewayMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  const childUp = new Gauge({ name: "mlflow_gateway_child_up", help: "1 while the mlflow server child answers its health check.", registers: [registry] });
-  const crashLoop = new Gauge({ name: "mlflow_gateway_child_crash_loop", help: "1 while the mlflow server child is in a crash loop.", registers: [registry] });
+  const childUp = new Gauge({
+    name: "mlflow_gateway_child_up",
+    help: "1 while the mlflow server child answers its health check.",
+    registers: [registry],
+  });
+  const crashLoop = new Gauge({
+    name: "mlflow_gateway_child_crash_loop",
+    help: "1 while the mlflow server child is in a crash loop.",
+    registers: [registry],
+  });
   const restarts = new Gauge({
     name: "mlflow_gateway_child_restarts_total",
     help: "Restarts of the mlflow server child after an unexpected exit.",

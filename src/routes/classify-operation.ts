@@ -6,7 +6,8 @@ export type OperationClass = "read" | "write" | "delete" | "ui" | "health";
 
 export type MlflowService = "tracking" | "registry" | "artifacts" | "traces" | "ui" | "ai-gateway" | "assistant" | "jobs" | "server";
 
-const READ_OPERATION = /^(Get|Search|List|Query|Download|BatchGet|Calculate|Graphql|ServeGet|ServeArtifacts|ServeModelVersionArtifact|ServeSearchDatasets|ProviderHealthCheck|StreamResponse)/;
+const READ_OPERATION =
+  /^(Get|Search|List|Query|Download|BatchGet|Calculate|Graphql|ServeGet|ServeArtifacts|ServeModelVersionArtifact|ServeSearchDatasets|ProviderHealthCheck|StreamResponse)/;
 const DELETE_OPERATION = /^Delete/;
 const UI_OPERATION = new Set(["Serve", "ServeStaticFile", "Static"]);
 const HEALTH_OPERATION = new Set(["Health", "Version"]);

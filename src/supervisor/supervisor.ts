@@ -142,7 +142,9 @@ export class Supervisor {
       this.#killGroup("SIGTERM");
       const stopTimeout = this.#options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
       const alreadyExited = child.exitCode !== null || child.signalCode !== null;
-      const exited = alreadyExited || (await Promise.race([new Promise<boolean>((resolve) => child.once("exit", () => resolve(true))), sleep(stopTimeout).then(() => false)]));
+      const exited =
+        alreadyExited ||
+        (await Promise.race([new Promise<boolean>((resolve) => child.once("exit", () => resolve(true))), sleep(stopTimeout).then(() => false)]));
       if (!exited) {
         this.#options.logger.warn(`mlflow server did not stop within ${stopTimeout} ms; sending SIGKILL`);
       }
@@ -164,7 +166,13 @@ export class Supervisor {
       this.#lastExit = exit;
       this.#nextStartAt = Date.now() + decision.delayMs;
       this.#setPhase("backoff");
-      const details = { code: exit.code, signal: exit.signal, reason: exit.reason, restartInMs: decision.delayMs, consecutiveFailures: decision.consecutiveFailures };
+      const details = {
+        code: exit.code,
+        signal: exit.signal,
+        reason: exit.reason,
+        restartInMs: decision.delayMs,
+        consecutiveFailures: decision.consecutiveFailures,
+      };
       if (decision.crashLoop) {
         this.#options.logger.error(
           `mlflow server is in a crash loop: ${decision.consecutiveFailures} consecutive failures (last: ${exit.reason}). Retrying every ${Math.round(decision.delayMs / 1000)} s; its last output follows.`,

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
-import { REPO_ROOT } from "../support/gateway-process.js";
+import { ENTRY, GATEWAY_NODE } from "../support/gateway-process.js";
 
 async function runGateway(env: Record<string, string>) {
-  return await execa(process.execPath, [path.join(REPO_ROOT, "dist/main.js")], { env: { PATH: process.env["PATH"] ?? "", ...env }, extendEnv: false, reject: false, timeout: 20_000 });
+  return await execa(GATEWAY_NODE, [ENTRY], { env: { PATH: process.env["PATH"] ?? "", ...env }, extendEnv: false, reject: false, timeout: 20_000 });
 }
 
 describe("a gateway started with bad configuration", () => {

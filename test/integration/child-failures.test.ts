@@ -6,7 +6,11 @@ import { runPythonJson } from "../support/python.js";
 const UPSTREAM_TIMEOUT_MS = 2_000;
 
 async function createExperiment(url: string, name: string): Promise<Response> {
-  return await fetch(`${url}/api/2.0/mlflow/experiments/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+  return await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
 }
 
 // This scenario freezes and kills the child, so it has a gateway of its own.

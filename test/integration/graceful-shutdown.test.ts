@@ -11,11 +11,15 @@ const CHUNK = Buffer.alloc(64 * 1024, 7);
 /** An artifact upload that trickles its body in over ~3 s: a slow request in flight. */
 function slowUpload(url: string, artifactPath: string, onStarted: () => void): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/api/2.0/mlflow-artifacts/artifacts/${artifactPath}`, { method: "PUT", headers: { "content-type": "application/octet-stream" } }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      `${url}/api/2.0/mlflow-artifacts/artifacts/${artifactPath}`,
+      { method: "PUT", headers: { "content-type": "application/octet-stream" } },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     void (async () => {
       for (let i = 0; i < CHUNKS; i += 1) {

@@ -31,7 +31,10 @@ describe("the real MLflow Python client through the gateway", () => {
     assert.equal(result.status, "FINISHED");
     assert.deepEqual(result.params, { lr: "0.01", layers: "3" });
     assert.deepEqual(result.tags, { team: "ml-platform", purpose: "gateway-test" });
-    assert.deepEqual(result.metric_history, [0, 1, 2, 3, 4].map((step) => [step, 1 / (step + 1)]));
+    assert.deepEqual(
+      result.metric_history,
+      [0, 1, 2, 3, 4].map((step) => [step, 1 / (step + 1)]),
+    );
     assert.deepEqual(result.artifacts, ["model", "notes.txt"]);
     assert.deepEqual(result.model_artifacts, ["model/weights.bin"]);
     assert.equal(result.written.large_bytes, 50 * 1024 * 1024);

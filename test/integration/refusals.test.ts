@@ -45,7 +45,11 @@ describe("requests the gateway refuses", () => {
       ["POST", "/ajax-api/3.0/mlflow/assistant/message"],
       ["POST", "/ajax-api/3.0/mlflow%2Fassistant/skills/install"],
     ] as const) {
-      const response = await fetch(`${gateway.url}${path}`, { method, headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+      const response = await fetch(`${gateway.url}${path}`, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: method === "POST" ? "{}" : undefined,
+      });
       assert.equal(response.status, 403, path);
       const body = await errorOf(response);
       assert.equal(body.error_code, "PERMISSION_DENIED");

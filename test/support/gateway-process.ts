@@ -6,7 +6,9 @@ import { sleep } from "../../src/supervisor/wait-for-health.js";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 /** The built gateway, exactly what `npm start` and Databricks Apps run. */
-const ENTRY = path.join(REPO_ROOT, "dist/main.js");
+export const ENTRY = path.join(REPO_ROOT, "dist/main.js");
+/** The Node binary that runs the gateway: scripts/test.sh sets a Node 22 one for a second pass. */
+export const GATEWAY_NODE = process.env["GATEWAY_TEST_NODE"] ?? process.execPath;
 const READY_TIMEOUT_MS = 120_000;
 
 export type LogLine = Record<string, unknown> & { message?: string; source?: string };
@@ -49,7 +51,7 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
     ...(dataDir ? { GATEWAY_DATA_DIR: dataDir } : {}),
     ...options.env,
   };
-  const child = execa(process.execPath, [ENTRY], { env, extendEnv: false, reject: false, buffer: false, stdin: "ignore" });
+  const child = execa(GATEWAY_NODE, [ENTRY], { env, extendEnv: false, reject: false, buffer: false, stdin: "ignore" });
   const logs: LogLine[] = [];
   let stderrText = "";
   let pending = "";
@@ -110,7 +112,9 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
       throw new Error(`gateway not ready after ${timeoutMs} ms`);
     },
     async childPid() {
-      const line = await waitForLog((l) => l.message === "mlflow server is ready" && l["pid"] !== undefined && logs.indexOf(l) >= lastReadyIndex(logs));
+      const line = await waitForLog(
+        (l) => l.message === "mlflow server is ready" && l["pid"] !== undefined && logs.indexOf(l) >= lastReadyIndex(logs),
+      );
       return Number(line["pid"]);
     },
     async stop(signal = "SIGTERM") {

@@ -15,7 +15,7 @@ export interface SharedGateway {
  */
 export async function useSharedGateway(): Promise<SharedGateway> {
   const shared = process.env[SHARED_GATEWAY_ENV];
-  if (shared) return { url: shared, release: async () => undefined };
+  if (shared) return { url: shared, release: () => Promise.resolve() };
   const gateway = await startGateway();
   return {
     url: gateway.url,

@@ -47,7 +47,12 @@ describe("loadConfig in local mode", () => {
 });
 
 describe("loadConfig in Databricks mode", () => {
-  const oauth = { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "adb-1.azuredatabricks.net", DATABRICKS_CLIENT_ID: "sp-id", DATABRICKS_CLIENT_SECRET: SECRET };
+  const oauth = {
+    MLFLOW_TRACKING_URI: "databricks",
+    DATABRICKS_HOST: "adb-1.azuredatabricks.net",
+    DATABRICKS_CLIENT_ID: "sp-id",
+    DATABRICKS_CLIENT_SECRET: SECRET,
+  };
 
   it("uses Unity Catalog by default, https for a bare host, and OAuth M2M", () => {
     const config = loadConfig(oauth, defaults);
@@ -100,15 +105,61 @@ describe("configuration problems", () => {
     ["too many workers", { GATEWAY_MLFLOW_WORKERS: "999" }, "GATEWAY_MLFLOW_WORKERS", /worker count/],
     ["a child port equal to the public port", { PORT: "8000", GATEWAY_MLFLOW_PORT: "8000" }, "GATEWAY_MLFLOW_PORT", /also the gateway's public port/],
     ["an HTTP tracking URI", { MLFLOW_TRACKING_URI: "http://other:5000" }, "MLFLOW_TRACKING_URI", /neither 'databricks' nor a database URI/],
-    ["a Databricks CLI profile", { MLFLOW_TRACKING_URI: "databricks://prod", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t" }, "MLFLOW_TRACKING_URI", /profiles are not available/],
+    [
+      "a Databricks CLI profile",
+      { MLFLOW_TRACKING_URI: "databricks://prod", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t" },
+      "MLFLOW_TRACKING_URI",
+      /profiles are not available/,
+    ],
     ["a bad local registry URI", { MLFLOW_REGISTRY_URI: "databricks-uc" }, "MLFLOW_REGISTRY_URI", /not a database URI/],
-    ["a bad Databricks registry URI", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", MLFLOW_REGISTRY_URI: "sqlite:///x" }, "MLFLOW_REGISTRY_URI", /not a Databricks model registry/],
-    ["a host with a path", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "https://h/api", DATABRICKS_TOKEN: "t" }, "DATABRICKS_HOST", /not a workspace URL/],
-    ["a client id without its secret", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_CLIENT_ID: "id" }, "DATABRICKS_CLIENT_SECRET", /needs both/],
-    ["two credential kinds without a choice", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_CLIENT_ID: "i", DATABRICKS_CLIENT_SECRET: SECRET, DATABRICKS_TOKEN: SECRET }, "DATABRICKS_TOKEN", /exactly one credential/],
-    ["an unknown auth type", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", DATABRICKS_AUTH_TYPE: "basic" }, "DATABRICKS_AUTH_TYPE", /not supported/],
-    ["pat chosen without a token", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_AUTH_TYPE: "pat" }, "DATABRICKS_TOKEN", /is not set/],
-    ["a data dir in Databricks mode", { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", GATEWAY_DATA_DIR: "/d" }, "GATEWAY_DATA_DIR", /only used in local mode/],
+    [
+      "a bad Databricks registry URI",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", MLFLOW_REGISTRY_URI: "sqlite:///x" },
+      "MLFLOW_REGISTRY_URI",
+      /not a Databricks model registry/,
+    ],
+    [
+      "a host with a path",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "https://h/api", DATABRICKS_TOKEN: "t" },
+      "DATABRICKS_HOST",
+      /not a workspace URL/,
+    ],
+    [
+      "a client id without its secret",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_CLIENT_ID: "id" },
+      "DATABRICKS_CLIENT_SECRET",
+      /needs both/,
+    ],
+    [
+      "two credential kinds without a choice",
+      {
+        MLFLOW_TRACKING_URI: "databricks",
+        DATABRICKS_HOST: "h",
+        DATABRICKS_CLIENT_ID: "i",
+        DATABRICKS_CLIENT_SECRET: SECRET,
+        DATABRICKS_TOKEN: SECRET,
+      },
+      "DATABRICKS_TOKEN",
+      /exactly one credential/,
+    ],
+    [
+      "an unknown auth type",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", DATABRICKS_AUTH_TYPE: "basic" },
+      "DATABRICKS_AUTH_TYPE",
+      /not supported/,
+    ],
+    [
+      "pat chosen without a token",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_AUTH_TYPE: "pat" },
+      "DATABRICKS_TOKEN",
+      /is not set/,
+    ],
+    [
+      "a data dir in Databricks mode",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", GATEWAY_DATA_DIR: "/d" },
+      "GATEWAY_DATA_DIR",
+      /only used in local mode/,
+    ],
     ["a credential without Databricks mode", { DATABRICKS_TOKEN: SECRET }, "DATABRICKS_TOKEN", /silently run on local storage/],
   ];
   for (const [what, env, variable, pattern] of cases) {
@@ -123,7 +174,7 @@ describe("configuration problems", () => {
 
   it("cuts and cleans a long or hostile value before showing it", () => {
     const error = problemsOf({ PORT: `1\n${"x".repeat(500)}` });
-    assert.ok(!error.message.includes("\n  - PORT: \"1\n"));
+    assert.ok(!error.message.includes('\n  - PORT: "1\n'));
     assert.ok(error.message.length < 400);
   });
 });

@@ -26,7 +26,10 @@ describe("checkCrossSite", () => {
 
   it("compares Origin with the host the request was addressed to, preferring X-Forwarded-Host", () => {
     assert.equal(refused("POST", { host: "gw:8000", origin: "http://gw:8000" }), false);
-    assert.equal(refused("POST", { host: "127.0.0.1:5000", "x-forwarded-host": "app.databricksapps.com", origin: "https://app.databricksapps.com" }), false);
+    assert.equal(
+      refused("POST", { host: "127.0.0.1:5000", "x-forwarded-host": "app.databricksapps.com", origin: "https://app.databricksapps.com" }),
+      false,
+    );
     assert.equal(refused("POST", { host: "gw:8000", origin: "http://evil:8000" }), true);
     assert.equal(refused("PUT", { host: "gw:8000", origin: "null" }), true);
     assert.equal(refused("PATCH", { host: "gw:8000", origin: "not a url" }), true);

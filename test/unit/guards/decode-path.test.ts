@@ -17,7 +17,10 @@ describe("decodePath", () => {
     ["an over-long URL", `/${"a".repeat(9_000)}`],
   ] as const) {
     it(`refuses ${what}`, () => {
-      assert.throws(() => decodePath(url), (error: { code?: string; status?: number }) => error.code === "PATH_REJECTED" && error.status === 400);
+      assert.throws(
+        () => decodePath(url),
+        (error: { code?: string; status?: number }) => error.code === "PATH_REJECTED" && error.status === 400,
+      );
     });
   }
 });

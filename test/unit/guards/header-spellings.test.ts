@@ -14,7 +14,15 @@ function refusal(raw: string[]): GatewayError {
 }
 
 describe("checkHeaderSpellings", () => {
-  for (const name of ["X_Forwarded_Email", "x_forwarded_user", "X-Forwarded_Preferred-Username", "X_REAL_IP", "Proxy_Authorization", "X_Forwarded_Access_Token", "x_mlflow_workspace"]) {
+  for (const name of [
+    "X_Forwarded_Email",
+    "x_forwarded_user",
+    "X-Forwarded_Preferred-Username",
+    "X_REAL_IP",
+    "Proxy_Authorization",
+    "X_Forwarded_Access_Token",
+    "x_mlflow_workspace",
+  ]) {
     it(`refuses ${name}, which WSGI would read as a protected header`, () => {
       const error = refusal(["Host", "gw", name, "alice@example.com"]);
       assert.equal(error.code, "HEADER_REJECTED");

@@ -27,7 +27,12 @@ describe("sendError", () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.getHeader("Retry-After"), "3");
     assert.equal(res.getHeader("Content-Type"), "application/json");
-    assert.deepEqual(JSON.parse(body()), { error_code: "TEMPORARILY_UNAVAILABLE", message: "MLflow is starting <soon>.", gateway_error: "CHILD_NOT_READY", request_id: "r-1" });
+    assert.deepEqual(JSON.parse(body()), {
+      error_code: "TEMPORARILY_UNAVAILABLE",
+      message: "MLflow is starting <soon>.",
+      gateway_error: "CHILD_NOT_READY",
+      request_id: "r-1",
+    });
   });
 
   it("answers a browser page with readable, escaped HTML that refreshes itself", () => {

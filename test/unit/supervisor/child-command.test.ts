@@ -13,7 +13,11 @@ function argValue(args: string[], flag: string): string | undefined {
 describe("buildChildCommand", () => {
   it("runs locally on loopback with the artifact store served from the data dir", () => {
     const config = loadConfig({ GATEWAY_MLFLOW_WORKERS: "3" }, { repoRoot: "/r" });
-    const command = buildChildCommand(config, "/venv/bin/mlflow", 5001, { PATH: "/bin", GATEWAY_LOG_LEVEL: "debug", MLFLOW_SERVER_ALLOWED_HOSTS: "*" });
+    const command = buildChildCommand(config, "/venv/bin/mlflow", 5001, {
+      PATH: "/bin",
+      GATEWAY_LOG_LEVEL: "debug",
+      MLFLOW_SERVER_ALLOWED_HOSTS: "*",
+    });
     assert.equal(command.file, "/venv/bin/mlflow");
     assert.equal(argValue(command.args, "--host"), "127.0.0.1");
     assert.equal(argValue(command.args, "--port"), "5001");
@@ -28,7 +32,14 @@ describe("buildChildCommand", () => {
 
   it("passes exactly one Databricks credential kind and turns the local artifact store off", () => {
     const config = loadConfig(
-      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h.example", DATABRICKS_CLIENT_ID: "sp", DATABRICKS_CLIENT_SECRET: SECRET, DATABRICKS_TOKEN: "dapi", DATABRICKS_AUTH_TYPE: "oauth-m2m" },
+      {
+        MLFLOW_TRACKING_URI: "databricks",
+        DATABRICKS_HOST: "h.example",
+        DATABRICKS_CLIENT_ID: "sp",
+        DATABRICKS_CLIENT_SECRET: SECRET,
+        DATABRICKS_TOKEN: "dapi",
+        DATABRICKS_AUTH_TYPE: "oauth-m2m",
+      },
       { repoRoot: "/r" },
     );
     const command = buildChildCommand(config, "mlflow", 5001, { DATABRICKS_TOKEN: "dapi-inherited" });

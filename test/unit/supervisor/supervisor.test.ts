@@ -14,7 +14,7 @@ async function supervise(mode: string, extra: { startTimeoutMs?: number; monitor
   const port = await findFreePort();
   const log = captureLogger();
   const supervisor = new Supervisor({
-    command: { file: FAKE, args: ["server", "--port", String(port)], env: { ...process.env, FAKE_MLFLOW_MODE: mode } as Record<string, string> },
+    command: { file: FAKE, args: ["server", "--port", String(port)], env: { ...process.env, FAKE_MLFLOW_MODE: mode } },
     port,
     startTimeoutMs: extra.startTimeoutMs ?? 10_000,
     logger: log.logger,

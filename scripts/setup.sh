@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, and only that: npm packages, the Python virtualenv
+# (.venv) from requirements.txt, Chromium for the browser tests (--with-browser), and
+# the build. Safe to run again: each step checks before it installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-browser) WITH_BROWSER=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --with-browser)" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+fail() { printf '\nsetup failed: %s\n' "$*" >&2; exit 1; }
+
+# Node.js >= 20.9 (Databricks Apps runs 22).
+command -v node >/dev/null || fail "Node.js is not installed. Install Node.js 20 or 22 from your package manager or nodejs.org."
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=9)?0:1)' \
+  || fail "Node.js $(node --version) is too old; this project needs 20.9 or newer."
+
+# npm packages: reinstall when the lock file is newer than the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "Installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+
+# Python virtualenv with the pinned mlflow; rebuilt when requirements.txt changes.
+PYTHON="${PYTHON:-python3}"
+REQUIREMENTS_HASH="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ ! -x .venv/bin/mlflow ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$REQUIREMENTS_HASH" ]; then
+  command -v "$PYTHON" >/dev/null || fail "$PYTHON is not installed. Install Python 3.10+ (with venv), or set PYTHON=/path/to/python3."
+  "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || fail "$PYTHON is older than 3.10, which mlflow needs."
+  step "Creating .venv with $(grep -v '^#' requirements.txt | tr '\n' ' ')(first time: 1-3 minutes)"
+  [ -d .venv ] || "$PYTHON" -m venv .venv || fail "could not create a virtualenv; on Debian/Ubuntu: apt-get install python3-venv"
+  .venv/bin/pip install --disable-pip-version-check --quiet -r requirements.txt
+  echo "$REQUIREMENTS_HASH" > .venv/.requirements.sha256
+fi
+
+# Chromium for the UI tests (Debian's package; Playwright drives it, nothing is downloaded).
+if [ "$WITH_BROWSER" = 1 ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "Installing Chromium (Debian package)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    fail "Chromium is missing. Install it with 'sudo apt-get install chromium', or set CHROMIUM_PATH to a Chromium binary."
+  fi
+fi
+
+step "Building"
+npm run --silent build

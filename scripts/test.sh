@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's test command and CI's only step: install what is missing, check types,
+# lint and formatting, prove the gateway on Node 22 (what Databricks Apps runs), then
+# run the whole suite (unit, integration with the real mlflow server, browser).
+set -euo pipefail
+shopt -s globstar nullglob
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+bash scripts/setup.sh --with-browser
+
+step "Type-check, lint, format"
+npm run --silent typecheck
+npm run --silent lint
+npm run --silent format:check
+
+INTEGRATION=(test/integration/*.test.ts)
+
+step "Node 22: the built gateway under Node 22 (Databricks Apps' runtime), integration scenarios"
+NODE22="$(npx --yes node@22 -p process.execPath)"
+GATEWAY_TEST_NODE="$NODE22" node --import tsx test/support/run-integration.ts "${INTEGRATION[@]}"
+
+step "The whole suite on $(node --version)"
+node --import tsx test/support/run-integration.ts test/unit/**/*.test.ts "${INTEGRATION[@]}" test/browser/*.test.ts
