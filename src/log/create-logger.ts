@@ -40,6 +40,18 @@ export async function flushLogger(logger: Logger, timeoutMs: number): Promise<vo
   });
 }
 
+/**
+ * Masks credentials that a child's error message may quote: the password in a URI
+ * (sqlalchemy prints connection strings), bearer tokens, Databricks tokens, JWTs.
+ */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(:\/\/[^/:@\s]*:)[^@/\s]*@/g, "$1***@")
+    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1***")
+    .replace(/\bdapi[0-9a-f]{16,}(-\d+)?\b/gi, "dapi***")
+    .replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "***jwt***");
+}
+
 /** Strips control characters (no forged log lines) and bounds length. */
 export function cleanForLog(value: string, max = MAX_LOG_STRING): string {
   const clean = value.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, " ");

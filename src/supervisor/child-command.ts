@@ -1,4 +1,5 @@
 import type { Config } from "../config/config.js";
+import { redactSecrets } from "../log/create-logger.js";
 
 export interface ChildCommand {
   file: string;
@@ -90,5 +91,5 @@ export function buildChildCommand(
  * password of a database URI (postgresql://user:pw@...) masked.
  */
 export function describeChildCommand(command: ChildCommand): string {
-  return [command.file, ...command.args].map((arg) => arg.replace(/(:\/\/[^/:@\s]*:)[^@/\s]*@/, "$1***@")).join(" ");
+  return redactSecrets([command.file, ...command.args].join(" "));
 }

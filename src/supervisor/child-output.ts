@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { cleanForLog, type Logger } from "../log/create-logger.js";
+import { cleanForLog, type Logger, redactSecrets } from "../log/create-logger.js";
 
 /** How many recent child lines are kept to explain a crash. */
 export const RECENT_LINES_KEPT = 20;
@@ -25,7 +25,7 @@ export class ChildOutput {
     if (!stream) return;
     const lines = createInterface({ input: stream, crlfDelay: Infinity });
     lines.on("line", (raw) => {
-      const line = cleanForLog(raw);
+      const line = redactSecrets(cleanForLog(raw));
       if (line.trim() === "") return;
       this.#recent.push(line);
       if (this.#recent.length > RECENT_LINES_KEPT) this.#recent.shift();
