@@ -1,6 +1,9 @@
 # Runs the same gateway outside Databricks Apps: Node 22 + Python with the pinned
-# mlflow. Local mode by default (SQLite and artifacts in /data); pass the Databricks
-# variables from README.md to use a workspace instead.
+# mlflow. Local mode by default (SQLite and artifacts in /app/.data) as one developer
+# identity, so publish the port on the host's loopback only:
+#   docker run -p 127.0.0.1:8000:8000 -v mlflow-data:/app/.data <image>
+# Pass the Databricks variables from README.md (and GATEWAY_IDENTITY_MODE=headers or
+# token behind an identity-aware proxy) to serve a team from a workspace instead.
 FROM node:22-bookworm-slim
 
 RUN apt-get update \
@@ -20,9 +23,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-RUN mkdir /data && chown node:node /data
+RUN mkdir /app/.data && chown node:node /app/.data
 USER node
-ENV PORT=8000 GATEWAY_DATA_DIR=/data
-VOLUME /data
+ENV PORT=8000 GATEWAY_LISTEN_HOST=0.0.0.0 GATEWAY_ALLOW_LOCAL_IDENTITY_ON_NETWORK=true
+VOLUME /app/.data
 EXPOSE 8000
 CMD ["node", "dist/main.js"]

@@ -15,12 +15,14 @@ export type GatewayErrorCode =
   | "PATH_REJECTED"
   | "METHOD_NOT_ALLOWED"
   | "CROSS_SITE_REQUEST"
+  | "UNAUTHENTICATED"
+  | "IDENTITY_UNAVAILABLE"
   | "SHUTTING_DOWN"
   | "INTERNAL";
 
 /** MLflow's own `error_code` vocabulary (mlflow/protos/databricks.proto), so clients map them. */
 export type MlflowErrorCode =
-  "TEMPORARILY_UNAVAILABLE" | "ENDPOINT_NOT_FOUND" | "PERMISSION_DENIED" | "BAD_REQUEST" | "INTERNAL_ERROR" | "DEADLINE_EXCEEDED";
+  "TEMPORARILY_UNAVAILABLE" | "ENDPOINT_NOT_FOUND" | "PERMISSION_DENIED" | "BAD_REQUEST" | "INTERNAL_ERROR" | "DEADLINE_EXCEEDED" | "UNAUTHENTICATED";
 
 interface ErrorShape {
   status: number;
@@ -39,6 +41,8 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   PATH_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   METHOD_NOT_ALLOWED: { status: 405, mlflowCode: "ENDPOINT_NOT_FOUND" },
   CROSS_SITE_REQUEST: { status: 403, mlflowCode: "PERMISSION_DENIED" },
+  UNAUTHENTICATED: { status: 401, mlflowCode: "UNAUTHENTICATED" },
+  IDENTITY_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   SHUTTING_DOWN: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   INTERNAL: { status: 500, mlflowCode: "INTERNAL_ERROR" },
 };

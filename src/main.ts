@@ -11,6 +11,9 @@ import { isGatewayError } from "./errors.js";
 import { createApp } from "./http/create-app.js";
 import { drain, listen } from "./http/serve.js";
 import { createLogger, flushLogger, type Logger } from "./log/create-logger.js";
+import { createIdentityResolver } from "./identity/resolve-identity.js";
+import { TokenVerifier } from "./identity/token-verifier.js";
+import { DEFAULT_KEYS_OPTIONS, WorkspaceKeys } from "./identity/workspace-keys.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { createMlflowProxy } from "./proxy/create-proxy.js";
 import { loadRouteTable } from "./routes/route-table.js";
@@ -62,6 +65,15 @@ async function run(config: Config, logger: Logger): Promise<void> {
   }
   const childPort = config.mlflow.port ?? (await findFreePort());
   const routes = loadRouteTable();
+  const { identity: identityConfig } = config;
+  const verifier =
+    identityConfig.workspaceHost === undefined
+      ? undefined
+      : new TokenVerifier({
+          keys: new WorkspaceKeys({ host: identityConfig.workspaceHost, ...DEFAULT_KEYS_OPTIONS }),
+          requiredScopes: identityConfig.requiredScopes,
+        });
+  const identity = createIdentityResolver(identityConfig.mode, verifier, identityConfig.localUser);
   const supervisor = new Supervisor({
     command: buildChildCommand(config, executable, childPort, process.env),
     port: childPort,
@@ -75,6 +87,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   let shuttingDown = false;
   const app = createApp({
     routes,
+    identity,
     supervisor,
     proxy,
     metrics,
@@ -93,6 +106,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   logger.info("gateway listening", {
     url: `http://${config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host}:${port}`,
     mode: config.mode,
+    identityMode: identityConfig.mode,
     mlflowVersion: routes.mlflowVersion,
     routes: routes.size,
     dataDir: config.dataDir,

@@ -1,3 +1,4 @@
+import type { IdentityConfig } from "./identity-config.js";
 import type { Secret } from "./secret.js";
 
 export type GatewayMode = "local" | "databricks";
@@ -30,6 +31,7 @@ export interface Config {
   listen: { host: string; port: number };
   mlflow: MlflowChildConfig;
   databricks: DatabricksConfig | undefined;
+  identity: IdentityConfig;
   /** Local mode: where SQLite and artifacts live. */
   dataDir: string | undefined;
   upstreamTimeoutMs: number;

@@ -1,7 +1,8 @@
 import path from "node:path";
 import { GatewayError } from "../errors.js";
 import type { Config, DatabricksConfig, GatewayMode, LogLevel } from "./config.js";
-import { readDatabricks } from "./databricks-config.js";
+import { normaliseHost, readDatabricks } from "./databricks-config.js";
+import { readIdentity } from "./identity-config.js";
 import { type ConfigProblem, type Env, EnvReader, show } from "./env-reader.js";
 
 export type { ConfigProblem } from "./env-reader.js";
@@ -22,7 +23,8 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
 }
 
 export const DEFAULT_PORT = 8000;
-export const DEFAULT_LISTEN_HOST = "0.0.0.0";
+/** Databricks Apps reaches the app from outside its container; a local run stays on this machine. */
+export const DEFAULT_LISTEN_HOST = { databricks: "0.0.0.0", local: "127.0.0.1" } as const;
 export const DEFAULT_WORKERS = 2;
 export const MAX_WORKERS = 32;
 export const DEFAULT_CHILD_START_TIMEOUT_MS = 120_000;
@@ -49,10 +51,9 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
 
   const portVar = env["DATABRICKS_APP_PORT"] !== undefined ? "DATABRICKS_APP_PORT" : "PORT";
   const port = reader.integer(portVar, DEFAULT_PORT, { min: 0, max: 65_535, what: "a TCP port number (0-65535)" });
-  const listenHost = reader.string("GATEWAY_LISTEN_HOST") ?? DEFAULT_LISTEN_HOST;
-
   const trackingUri = reader.string("MLFLOW_TRACKING_URI");
   const mode = decideMode(trackingUri, problems);
+  const listenHost = reader.string("GATEWAY_LISTEN_HOST") ?? DEFAULT_LISTEN_HOST[mode];
   const registryUriRaw = reader.string("MLFLOW_REGISTRY_URI");
 
   const childPort = reader.integer("GATEWAY_MLFLOW_PORT", undefined, { min: 1, max: 65_535, what: "a TCP port number (1-65535)" });
@@ -129,6 +130,14 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     }
   }
 
+  // Tokens are verified against the workspace's keys in every mode but `local`.
+  const rawHost = reader.string("DATABRICKS_HOST");
+  const identity = readIdentity(reader, problems, {
+    databricksMode: mode === "databricks",
+    databricksHost: databricks?.host ?? (rawHost === undefined ? undefined : normaliseHost(rawHost)),
+    listenHost,
+  });
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -144,6 +153,7 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
       startTimeoutMs: startTimeoutMs ?? DEFAULT_CHILD_START_TIMEOUT_MS,
     },
     databricks,
+    identity,
     dataDir,
     upstreamTimeoutMs: upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
     shutdownGraceMs: shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,

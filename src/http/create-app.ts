@@ -5,6 +5,8 @@ import { checkCrossSite } from "../guards/cross-site.js";
 import { classifyRoute } from "../guards/classify-route.js";
 import { decodePath } from "../guards/decode-path.js";
 import { checkHeaderSpellings } from "../guards/header-spellings.js";
+import { isCredentialOrIdentityHeader, readForwardedClaims } from "../identity/forwarded-headers.js";
+import type { IdentityResolver } from "../identity/resolve-identity.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js";
@@ -17,6 +19,7 @@ import { sendError } from "./send-error.js";
 
 export interface AppDependencies {
   routes: RouteTable;
+  identity: IdentityResolver;
   supervisor: Supervisor;
   proxy: MlflowProxy;
   metrics: GatewayMetrics;
@@ -27,10 +30,11 @@ export interface AppDependencies {
 
 /**
  * The request pipeline. Its order is the architecture:
- *   request scope -> shutdown gate -> gateway endpoints -> header spellings
- *   -> [identity] -> route classification -> cross-site guard -> [policy] -> [audit]
- *   -> child readiness -> proxy, and one error responder for all of them.
- * Stages in brackets arrive with the identity and audit work and slot in where shown.
+ *   request scope -> shutdown gate -> gateway endpoints -> header spellings -> identity
+ *   -> route classification -> cross-site guard -> [policy] -> [audit] -> child readiness
+ *   -> proxy, and one error responder for all of them.
+ * Identity comes before routing so an unauthenticated caller learns nothing about routes.
+ * Stages in brackets arrive with the policy and audit work and slot in where shown.
  */
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
@@ -41,6 +45,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(shutdownGate(deps));
   app.use(gatewayEndpoints(deps));
   app.use(headerSpellings());
+  app.use(identify(deps));
   app.use(routeClassification(deps));
   app.use(crossSiteGuard());
   app.use(childReadiness(deps));
@@ -93,6 +98,23 @@ function headerSpellings() {
     const verdict = checkHeaderSpellings(req.rawHeaders);
     for (const name of verdict.drop) delete req.headers[name];
     next();
+  };
+}
+
+/**
+ * Proves who is calling (see identity/resolve-identity.ts), then removes every credential
+ * and identity claim from the request: the child acts as the service principal only and
+ * must never see a user's token.
+ */
+function identify(deps: AppDependencies) {
+  return function identify(req: Request, _res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    const claims = readForwardedClaims(req.rawHeaders);
+    deps.identity.resolve(claims).then((identity) => {
+      context.identity = identity;
+      for (const name of Object.keys(req.headers)) if (isCredentialOrIdentityHeader(name)) delete req.headers[name];
+      next();
+    }, next);
   };
 }
 

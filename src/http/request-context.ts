@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Identity } from "../identity/identity.js";
 import type { RouteMatch } from "../routes/route-table.js";
 
 /**
@@ -13,6 +14,11 @@ export interface RequestContext {
   startedAt: bigint;
   /** Percent-decoded path, the one MLflow's router will see. */
   path: string;
+  /** The caller, once the identity stage has proved who it is. */
+  identity: Identity | undefined;
+  /** The client's address as the front door saw it (X-Real-Ip), else the socket's. */
+  clientIp: string | undefined;
+  userAgent: string | undefined;
   /** The MLflow route, once classified. */
   route: RouteMatch | undefined;
   /** Label for metrics and the access log: an operation class, or what answered instead. */
@@ -33,6 +39,9 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     requestId,
     startedAt: process.hrtime.bigint(),
     path,
+    identity: undefined,
+    clientIp: firstHeader(req.headers["x-real-ip"]) ?? req.socket.remoteAddress,
+    userAgent: firstHeader(req.headers["user-agent"]),
     route: undefined,
     metricClass: "unmatched",
     errorCode: undefined,
@@ -46,6 +55,11 @@ export function contextOf(req: IncomingMessage): RequestContext {
   const context = contexts.get(req);
   if (context === undefined) throw new Error("request has no context: the request-scope stage must run first");
   return context;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === "" ? undefined : first.slice(0, 256);
 }
 
 export function elapsedMs(context: RequestContext): number {

@@ -18,10 +18,11 @@ function problemsOf(env: Record<string, string>): ConfigError {
 }
 
 describe("loadConfig in local mode", () => {
-  it("defaults to SQLite and artifacts under <repo>/.data on port 8000, all interfaces", () => {
+  it("defaults to SQLite and artifacts under <repo>/.data, on loopback port 8000, as the local developer", () => {
     const config = loadConfig({}, defaults);
     assert.equal(config.mode, "local");
-    assert.deepEqual(config.listen, { host: "0.0.0.0", port: 8000 });
+    assert.deepEqual(config.listen, { host: "127.0.0.1", port: 8000 });
+    assert.deepEqual(config.identity, { mode: "local", requiredScopes: [], localUser: "local-developer", workspaceHost: undefined });
     assert.equal(config.dataDir, "/srv/app/.data");
     assert.equal(config.mlflow.backendStoreUri, "sqlite:////srv/app/.data/mlflow.db");
     assert.equal(config.mlflow.registryStoreUri, config.mlflow.backendStoreUri);
@@ -54,9 +55,11 @@ describe("loadConfig in Databricks mode", () => {
     DATABRICKS_CLIENT_SECRET: SECRET,
   };
 
-  it("uses Unity Catalog by default, https for a bare host, and OAuth M2M", () => {
+  it("uses Unity Catalog by default, https for a bare host, OAuth M2M, all interfaces and header identity", () => {
     const config = loadConfig(oauth, defaults);
     assert.equal(config.mode, "databricks");
+    assert.equal(config.listen.host, "0.0.0.0");
+    assert.equal(config.identity.mode, "headers");
     assert.equal(config.databricks?.host, "https://adb-1.azuredatabricks.net");
     assert.equal(config.mlflow.registryStoreUri, "databricks-uc");
     assert.equal(config.mlflow.backendStoreUri, "databricks");
@@ -160,6 +163,14 @@ describe("configuration problems", () => {
       "GATEWAY_DATA_DIR",
       /only used in local mode/,
     ],
+    ["local identity on a network listener", { GATEWAY_LISTEN_HOST: "0.0.0.0" }, "GATEWAY_IDENTITY_MODE", /others can reach it/],
+    [
+      "token identity without a workspace to verify against",
+      { GATEWAY_IDENTITY_MODE: "token" },
+      "DATABRICKS_HOST",
+      /verified against that workspace/,
+    ],
+    ["an unknown identity mode", { GATEWAY_IDENTITY_MODE: "trust-me" }, "GATEWAY_IDENTITY_MODE", /not one of headers, token, local/],
     ["a credential without Databricks mode", { DATABRICKS_TOKEN: SECRET }, "DATABRICKS_TOKEN", /silently run on local storage/],
   ];
   for (const [what, env, variable, pattern] of cases) {
@@ -176,6 +187,26 @@ describe("configuration problems", () => {
     const error = problemsOf({ PORT: `1\n${"x".repeat(500)}` });
     assert.ok(!error.message.includes('\n  - PORT: "1\n'));
     assert.ok(error.message.length < 400);
+  });
+});
+
+describe("identity configuration", () => {
+  it("verifies tokens against DATABRICKS_HOST in header mode on a local backend, with required scopes", () => {
+    const config = loadConfig(
+      { GATEWAY_IDENTITY_MODE: "headers", GATEWAY_LISTEN_HOST: "0.0.0.0", DATABRICKS_HOST: "ws.example", GATEWAY_REQUIRED_SCOPES: "all-apis, sql" },
+      defaults,
+    );
+    assert.equal(config.identity.mode, "headers");
+    assert.deepEqual(config.identity.requiredScopes, ["all-apis", "sql"]);
+    assert.equal(config.identity.workspaceHost, "https://ws.example");
+  });
+});
+
+describe("local identity in a container", () => {
+  it("is allowed on 0.0.0.0 only when explicitly acknowledged", () => {
+    const config = loadConfig({ GATEWAY_LISTEN_HOST: "0.0.0.0", GATEWAY_ALLOW_LOCAL_IDENTITY_ON_NETWORK: "true" }, defaults);
+    assert.equal(config.identity.mode, "local");
+    assert.equal(config.listen.host, "0.0.0.0");
   });
 });
 
