@@ -37,7 +37,7 @@ export interface KeyServer {
 }
 
 export async function startKeyServer(published: SigningKey[]): Promise<KeyServer> {
-  const state: KeyServer = { host: "", published, requests: { discovery: 0, jwks: 0 }, down: false, close: async () => undefined };
+  const state: KeyServer = { host: "", published, requests: { discovery: 0, jwks: 0 }, down: false, close: () => Promise.resolve() };
   const server: Server = createServer((req, res) => {
     if (state.down) {
       res.writeHead(503).end();
