@@ -13,6 +13,7 @@ export type GatewayErrorCode =
   | "ROUTE_FORBIDDEN"
   | "HEADER_REJECTED"
   | "PATH_REJECTED"
+  | "BODY_REJECTED"
   | "METHOD_NOT_ALLOWED"
   | "CROSS_SITE_REQUEST"
   | "UNAUTHENTICATED"
@@ -39,6 +40,7 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   ROUTE_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },
   HEADER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   PATH_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
+  BODY_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   METHOD_NOT_ALLOWED: { status: 405, mlflowCode: "ENDPOINT_NOT_FOUND" },
   CROSS_SITE_REQUEST: { status: 403, mlflowCode: "PERMISSION_DENIED" },
   UNAUTHENTICATED: { status: 401, mlflowCode: "UNAUTHENTICATED" },

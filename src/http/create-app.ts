@@ -1,6 +1,9 @@
 import type { NextFunction, Request, Response } from "express";
 import express from "express";
+import { ATTRIBUTED_OPERATIONS, attributeRequest } from "../attribution/attribute-request.js";
+import { readJsonBody } from "../attribution/read-json-body.js";
 import { GatewayError, isGatewayError } from "../errors.js";
+import { displayName } from "../identity/identity.js";
 import { checkCrossSite } from "../guards/cross-site.js";
 import { classifyRoute } from "../guards/classify-route.js";
 import { decodePath } from "../guards/decode-path.js";
@@ -31,8 +34,8 @@ export interface AppDependencies {
 /**
  * The request pipeline. Its order is the architecture:
  *   request scope -> shutdown gate -> gateway endpoints -> header spellings -> identity
- *   -> route classification -> cross-site guard -> [policy] -> [audit] -> child readiness
- *   -> proxy, and one error responder for all of them.
+ *   -> route classification -> cross-site guard -> [policy] -> [audit] -> attribution
+ *   -> child readiness -> proxy, and one error responder for all of them.
  * Identity comes before routing so an unauthenticated caller learns nothing about routes.
  * Stages in brackets arrive with the policy and audit work and slot in where shown.
  */
@@ -48,6 +51,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(identify(deps));
   app.use(routeClassification(deps));
   app.use(crossSiteGuard());
+  app.use(attribution());
   app.use(childReadiness(deps));
   app.use(deps.proxy.handler);
   app.use(errorResponder(deps));
@@ -131,6 +135,25 @@ function crossSiteGuard() {
   return function crossSiteGuard(req: Request, _res: Response, next: NextFunction): void {
     checkCrossSite(req.method, req.headers);
     next();
+  };
+}
+
+/**
+ * Writes the verified person into the few requests that record one (a run's user_id and
+ * mlflow.user tag), whatever the client claimed. Only those small JSON bodies are read;
+ * everything else streams untouched.
+ */
+function attribution() {
+  return function attribution(req: Request, _res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    const operation = context.route?.route.operation;
+    if (operation === undefined || !ATTRIBUTED_OPERATIONS.has(operation) || context.identity === undefined) return next();
+    const who = displayName(context.identity);
+    readJsonBody(req).then((body) => {
+      const rewritten = attributeRequest(operation, body, who);
+      context.replacementBody = Buffer.from(JSON.stringify(rewritten ?? body));
+      next();
+    }, next);
   };
 }
 

@@ -23,6 +23,8 @@ export interface RequestContext {
   route: RouteMatch | undefined;
   /** Label for metrics and the access log: an operation class, or what answered instead. */
   metricClass: string;
+  /** A body the gateway rewrote (attribution); the proxy sends it instead of the original stream. */
+  replacementBody: Buffer | undefined;
   /** Set when the gateway answered itself with an error code (for logs and metrics). */
   errorCode: string | undefined;
 }
@@ -45,6 +47,7 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     route: undefined,
     metricClass: "unmatched",
     errorCode: undefined,
+    replacementBody: undefined,
   };
   contexts.set(req, context);
   return context;

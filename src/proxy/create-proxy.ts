@@ -47,6 +47,14 @@ export function createMlflowProxy(options: ProxyOptions): MlflowProxy {
         // the public origin as foreign and refuse every write from the UI.
         proxyReq.removeHeader("origin");
         proxyReq.setHeader("x-request-id", context.requestId);
+        if (context.replacementBody !== undefined) {
+          // The original stream was read by the gateway; send the rewritten bytes. The
+          // already-ended request stream then ends this upstream request.
+          proxyReq.removeHeader("transfer-encoding");
+          proxyReq.setHeader("content-type", "application/json");
+          proxyReq.setHeader("content-length", String(context.replacementBody.length));
+          proxyReq.write(context.replacementBody);
+        }
         proxyReq.setTimeout(options.upstreamTimeoutMs, () => {
           timedOut.add(req);
           proxyReq.destroy(new Error(`upstream idle for ${options.upstreamTimeoutMs} ms`));
