@@ -8,6 +8,7 @@ export type GatewayErrorCode =
   | "MLFLOW_NOT_FOUND"
   | "CHILD_NOT_READY"
   | "UPSTREAM_UNAVAILABLE"
+  | "BACKEND_UNAVAILABLE"
   | "UPSTREAM_TIMEOUT"
   | "ROUTE_NOT_FOUND"
   | "ROUTE_FORBIDDEN"
@@ -35,6 +36,7 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   MLFLOW_NOT_FOUND: { status: 500, mlflowCode: "INTERNAL_ERROR" },
   CHILD_NOT_READY: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   UPSTREAM_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
+  BACKEND_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   UPSTREAM_TIMEOUT: { status: 504, mlflowCode: "DEADLINE_EXCEEDED" },
   ROUTE_NOT_FOUND: { status: 404, mlflowCode: "ENDPOINT_NOT_FOUND" },
   ROUTE_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },

@@ -7,6 +7,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import type { Config } from "./config/config.js";
+import { BackendCheck } from "./databricks/backend-check.js";
+import { WorkspaceClient } from "./databricks/workspace-client.js";
 import { isGatewayError } from "./errors.js";
 import { createApp } from "./http/create-app.js";
 import { drain, listen } from "./http/serve.js";
@@ -84,6 +86,9 @@ async function run(config: Config, logger: Logger): Promise<void> {
   supervisor.onStatusChange((status) => metrics.observeChild(status));
   const proxy = createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: config.upstreamTimeoutMs, logger });
 
+  // Databricks mode: prove once that the credentials work, then keep an eye on it.
+  const backend = config.databricks === undefined ? undefined : new BackendCheck(new WorkspaceClient(config.databricks), logger);
+
   let shuttingDown = false;
   const app = createApp({
     routes,
@@ -92,12 +97,13 @@ async function run(config: Config, logger: Logger): Promise<void> {
     proxy,
     metrics,
     logger,
+    backend,
     isShuttingDown: () => shuttingDown,
     endpoints: {
       version: { gateway: readPackageVersion(), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
       supervisor,
       metrics,
-      checks: [],
+      checks: backend === undefined ? [] : [backend],
       isShuttingDown: () => shuttingDown,
     },
   });
@@ -114,6 +120,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
     databricksAuth: config.databricks?.auth.kind,
   });
   supervisor.start();
+  void backend?.start();
 
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     if (shuttingDown) return;
@@ -126,6 +133,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
     }, SHUTDOWN_DEADLINE_MS).unref();
     const drained = await drain(server, config.shutdownGraceMs);
     if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
+    backend?.stop();
     proxy.agent.destroy();
     await supervisor.stop();
     logger.info("gateway stopped", { drained });

@@ -10,6 +10,7 @@ import { decodePath } from "../guards/decode-path.js";
 import { checkHeaderSpellings } from "../guards/header-spellings.js";
 import { isCredentialOrIdentityHeader, readForwardedClaims } from "../identity/forwarded-headers.js";
 import type { IdentityResolver } from "../identity/resolve-identity.js";
+import type { BackendStatus } from "../databricks/backend-check.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js";
@@ -28,6 +29,8 @@ export interface AppDependencies {
   metrics: GatewayMetrics;
   logger: Logger;
   endpoints: GatewayEndpointsOptions;
+  /** Databricks mode: the latest backend check, so callers get its precise reason. */
+  backend: { readonly status: BackendStatus } | undefined;
   isShuttingDown(): boolean;
 }
 
@@ -35,7 +38,7 @@ export interface AppDependencies {
  * The request pipeline. Its order is the architecture:
  *   request scope -> shutdown gate -> gateway endpoints -> header spellings -> identity
  *   -> route classification -> cross-site guard -> [policy] -> [audit] -> attribution
- *   -> child readiness -> proxy, and one error responder for all of them.
+ *   -> backend gate -> child readiness -> proxy, and one error responder for all of them.
  * Identity comes before routing so an unauthenticated caller learns nothing about routes.
  * Stages in brackets arrive with the policy and audit work and slot in where shown.
  */
@@ -52,6 +55,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(routeClassification(deps));
   app.use(crossSiteGuard());
   app.use(attribution());
+  app.use(backendGate(deps));
   app.use(childReadiness(deps));
   app.use(deps.proxy.handler);
   app.use(errorResponder(deps));
@@ -154,6 +158,20 @@ function attribution() {
       context.replacementBody = Buffer.from(JSON.stringify(rewritten ?? body));
       next();
     }, next);
+  };
+}
+
+/**
+ * While the Databricks backend check fails, MLflow API calls get its precise reason
+ * (wrong secret, unreachable workspace, no permission) instead of whatever error the
+ * child would produce after its own retries. UI pages still load.
+ */
+function backendGate(deps: AppDependencies) {
+  return function backendGate(req: Request, _res: Response, next: NextFunction): void {
+    const status = deps.backend?.status;
+    const operationClass = contextOf(req).route?.operationClass;
+    if (status === undefined || status.ok || status.checkedAt === undefined || operationClass === "ui" || operationClass === "health") return next();
+    next(new GatewayError("BACKEND_UNAVAILABLE", `Databricks is not usable right now: ${status.detail}.`, { retryAfterSeconds: 5 }));
   };
 }
 

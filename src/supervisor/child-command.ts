@@ -16,6 +16,9 @@ export const CHILD_HOST = "127.0.0.1";
  */
 export const CHILD_KEEP_ALIVE_SECONDS = 75;
 
+/** Retries of the child's own calls to the workspace (MLflow's default is 7). */
+export const CHILD_HTTP_RETRIES = 3;
+
 /**
  * Variables the gateway owns or that would change the child's security posture. They
  * are dropped from the inherited environment and set again deliberately below.
@@ -71,6 +74,12 @@ export function buildChildCommand(
     env["MLFLOW_TRACKING_URI"] = "databricks";
     env["MLFLOW_REGISTRY_URI"] = mlflow.registryStoreUri;
     env["DATABRICKS_HOST"] = config.databricks.host;
+    // MLflow retries a throttled or failing workspace 7 times with doubling backoff (minutes
+    // in all), longer than any caller waits. Fewer, shorter retries let the caller see the
+    // workspace's own error (429, 503) in time. An operator's explicit values win.
+    env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] ??= String(CHILD_HTTP_RETRIES);
+    env["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] ??= "1";
+    env["MLFLOW_HTTP_REQUEST_TIMEOUT"] ??= "60";
     const { auth } = config.databricks;
     env["DATABRICKS_AUTH_TYPE"] = auth.kind;
     if (auth.kind === "oauth-m2m") {

@@ -1,0 +1,126 @@
+import type { DatabricksConfig } from "../config/config.js";
+
+/** One call to the workspace may take this long. */
+export const WORKSPACE_TIMEOUT_MS = 10_000;
+/** Tokens are renewed this long before they expire. */
+const TOKEN_RENEW_MARGIN_MS = 60_000;
+
+/** Why a call to the workspace failed, in terms an operator can act on. */
+export type WorkspaceFailure =
+  | "unreachable"
+  | "bad-credentials"
+  | "token-endpoint-failed"
+  | "forbidden"
+  | "rate-limited"
+  | "workspace-error"
+  | "unexpected-answer";
+
+export class WorkspaceError extends Error {
+  override readonly name = "WorkspaceError";
+  constructor(
+    readonly failure: WorkspaceFailure,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The gateway's own calls to the workspace, as the app's service principal: the start-up
+ * credential check and the model-version artifact reads the child cannot do. OAuth M2M
+ * tokens come from the token endpoint named by the workspace's discovery document.
+ */
+export class WorkspaceClient {
+  readonly host: string;
+  readonly #config: DatabricksConfig;
+  #token: { value: string; renewAt: number } | undefined;
+
+  constructor(config: DatabricksConfig) {
+    this.#config = config;
+    this.host = config.host;
+  }
+
+  async token(): Promise<string> {
+    const { auth } = this.#config;
+    if (auth.kind === "pat") return auth.token.reveal();
+    if (this.#token !== undefined && Date.now() < this.#token.renewAt) return this.#token.value;
+    const discovery = await this.#json<{ token_endpoint?: string }>(`${this.host}/oidc/.well-known/oauth-authorization-server`, {}, "token-endpoint-failed");
+    const tokenEndpoint = discovery.token_endpoint;
+    if (typeof tokenEndpoint !== "string") throw new WorkspaceError("unexpected-answer", "the workspace's OAuth discovery document has no token_endpoint");
+    const basic = Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret.reveal())}`).toString("base64");
+    const response = await this.#send(tokenEndpoint, {
+      method: "POST",
+      headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=client_credentials&scope=all-apis",
+    });
+    if (response.status === 400 || response.status === 401) {
+      const body = await safeText(response);
+      throw new WorkspaceError("bad-credentials", `the workspace refused the client id/secret (${response.status}${oauthError(body)})`, response.status);
+    }
+    if (!response.ok) throw new WorkspaceError("token-endpoint-failed", `the token endpoint answered ${response.status}`, response.status);
+    const grant = (await response.json()) as { access_token?: string; expires_in?: number };
+    if (typeof grant.access_token !== "string") throw new WorkspaceError("unexpected-answer", "the token endpoint answered without an access_token");
+    const lifetimeMs = (grant.expires_in ?? 3600) * 1000;
+    this.#token = { value: grant.access_token, renewAt: Date.now() + Math.max(0, lifetimeMs - TOKEN_RENEW_MARGIN_MS) };
+    return grant.access_token;
+  }
+
+  /** A call to the workspace REST API with the service principal's token. */
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const token = await this.token();
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${token}`);
+    const response = await this.#send(`${this.host}${path}`, { ...init, headers });
+    if (response.status === 401) {
+      this.#token = undefined;
+      throw new WorkspaceError("bad-credentials", `the workspace rejected the service principal's token (401${await errorCodeOf(response)})`, 401);
+    }
+    if (response.status === 403) throw new WorkspaceError("forbidden", `the service principal lacks permission (403${await errorCodeOf(response)})`, 403);
+    if (response.status === 429) throw new WorkspaceError("rate-limited", `the workspace is rate limiting the app (429, Retry-After ${response.headers.get("retry-after") ?? "unset"})`, 429);
+    if (response.status >= 500) throw new WorkspaceError("workspace-error", `the workspace answered ${response.status}${await errorCodeOf(response)}`, response.status);
+    return response;
+  }
+
+  async #json<T>(url: string, init: RequestInit, failure: WorkspaceFailure): Promise<T> {
+    const response = await this.#send(url, init);
+    if (!response.ok) throw new WorkspaceError(failure, `${new URL(url).pathname} answered ${response.status}`, response.status);
+    return (await response.json()) as T;
+  }
+
+  async #send(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(WORKSPACE_TIMEOUT_MS) });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new WorkspaceError("unreachable", `cannot reach ${this.host} (${cause})`);
+    }
+  }
+}
+
+async function safeText(response: Response): Promise<string> {
+  try {
+    return await response.text();
+  } catch {
+    return "";
+  }
+}
+
+function oauthError(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: string };
+    return typeof parsed.error === "string" ? `: ${parsed.error.slice(0, 64)}` : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Databricks errors carry a stable `error_code`; messages may quote request data, so only the code is kept. */
+async function errorCodeOf(response: Response): Promise<string> {
+  try {
+    const parsed = JSON.parse(await response.text()) as { error_code?: string };
+    return typeof parsed.error_code === "string" ? `: ${parsed.error_code.slice(0, 64)}` : "";
+  } catch {
+    return "";
+  }
+}
