@@ -15,6 +15,9 @@ export type GatewayErrorCode =
   | "HEADER_REJECTED"
   | "PATH_REJECTED"
   | "BODY_REJECTED"
+  | "PARAMETER_REJECTED"
+  | "ARTIFACT_NOT_FOUND"
+  | "BACKEND_FORBIDDEN"
   | "METHOD_NOT_ALLOWED"
   | "CROSS_SITE_REQUEST"
   | "UNAUTHENTICATED"
@@ -24,7 +27,14 @@ export type GatewayErrorCode =
 
 /** MLflow's own `error_code` vocabulary (mlflow/protos/databricks.proto), so clients map them. */
 export type MlflowErrorCode =
-  "TEMPORARILY_UNAVAILABLE" | "ENDPOINT_NOT_FOUND" | "PERMISSION_DENIED" | "BAD_REQUEST" | "INTERNAL_ERROR" | "DEADLINE_EXCEEDED" | "UNAUTHENTICATED";
+  | "TEMPORARILY_UNAVAILABLE"
+  | "ENDPOINT_NOT_FOUND"
+  | "PERMISSION_DENIED"
+  | "BAD_REQUEST"
+  | "INTERNAL_ERROR"
+  | "DEADLINE_EXCEEDED"
+  | "UNAUTHENTICATED"
+  | "RESOURCE_DOES_NOT_EXIST";
 
 interface ErrorShape {
   status: number;
@@ -43,6 +53,9 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   HEADER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   PATH_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   BODY_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
+  PARAMETER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
+  ARTIFACT_NOT_FOUND: { status: 404, mlflowCode: "RESOURCE_DOES_NOT_EXIST" },
+  BACKEND_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },
   METHOD_NOT_ALLOWED: { status: 405, mlflowCode: "ENDPOINT_NOT_FOUND" },
   CROSS_SITE_REQUEST: { status: 403, mlflowCode: "PERMISSION_DENIED" },
   UNAUTHENTICATED: { status: 401, mlflowCode: "UNAUTHENTICATED" },

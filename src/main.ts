@@ -87,7 +87,8 @@ async function run(config: Config, logger: Logger): Promise<void> {
   const proxy = createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: config.upstreamTimeoutMs, logger });
 
   // Databricks mode: prove once that the credentials work, then keep an eye on it.
-  const backend = config.databricks === undefined ? undefined : new BackendCheck(new WorkspaceClient(config.databricks), logger);
+  const workspace = config.databricks === undefined ? undefined : new WorkspaceClient(config.databricks);
+  const backend = workspace === undefined ? undefined : new BackendCheck(workspace, logger);
 
   let shuttingDown = false;
   const app = createApp({
@@ -98,6 +99,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
     metrics,
     logger,
     backend,
+    unityCatalog: config.mlflow.registryStoreUri === "databricks-uc" ? workspace : undefined,
     isShuttingDown: () => shuttingDown,
     endpoints: {
       version: { gateway: readPackageVersion(), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },

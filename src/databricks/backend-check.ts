@@ -68,7 +68,12 @@ export class BackendCheck implements ReadinessCheck {
       const response = await this.client.request("/api/2.0/mlflow/experiments/search?max_results=1");
       if (!response.ok) throw new WorkspaceError("unexpected-answer", `experiments/search answered ${response.status}`, response.status);
       await response.body?.cancel();
-      this.#status = { ok: true, failure: undefined, detail: `reachable at ${this.client.host} with the service principal's credentials`, checkedAt: new Date().toISOString() };
+      this.#status = {
+        ok: true,
+        failure: undefined,
+        detail: `reachable at ${this.client.host} with the service principal's credentials`,
+        checkedAt: new Date().toISOString(),
+      };
       if (!previous.ok) this.logger.info("Databricks backend check passed", { host: this.client.host });
     } catch (error) {
       const failure = error instanceof WorkspaceError ? error.failure : "unexpected-answer";

@@ -7,13 +7,7 @@ const TOKEN_RENEW_MARGIN_MS = 60_000;
 
 /** Why a call to the workspace failed, in terms an operator can act on. */
 export type WorkspaceFailure =
-  | "unreachable"
-  | "bad-credentials"
-  | "token-endpoint-failed"
-  | "forbidden"
-  | "rate-limited"
-  | "workspace-error"
-  | "unexpected-answer";
+  "unreachable" | "bad-credentials" | "token-endpoint-failed" | "forbidden" | "rate-limited" | "workspace-error" | "unexpected-answer";
 
 export class WorkspaceError extends Error {
   override readonly name = "WorkspaceError";
@@ -45,9 +39,14 @@ export class WorkspaceClient {
     const { auth } = this.#config;
     if (auth.kind === "pat") return auth.token.reveal();
     if (this.#token !== undefined && Date.now() < this.#token.renewAt) return this.#token.value;
-    const discovery = await this.#json<{ token_endpoint?: string }>(`${this.host}/oidc/.well-known/oauth-authorization-server`, {}, "token-endpoint-failed");
+    const discovery = await this.#json<{ token_endpoint?: string }>(
+      `${this.host}/oidc/.well-known/oauth-authorization-server`,
+      {},
+      "token-endpoint-failed",
+    );
     const tokenEndpoint = discovery.token_endpoint;
-    if (typeof tokenEndpoint !== "string") throw new WorkspaceError("unexpected-answer", "the workspace's OAuth discovery document has no token_endpoint");
+    if (typeof tokenEndpoint !== "string")
+      throw new WorkspaceError("unexpected-answer", "the workspace's OAuth discovery document has no token_endpoint");
     const basic = Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret.reveal())}`).toString("base64");
     const response = await this.#send(tokenEndpoint, {
       method: "POST",
@@ -56,7 +55,11 @@ export class WorkspaceClient {
     });
     if (response.status === 400 || response.status === 401) {
       const body = await safeText(response);
-      throw new WorkspaceError("bad-credentials", `the workspace refused the client id/secret (${response.status}${oauthError(body)})`, response.status);
+      throw new WorkspaceError(
+        "bad-credentials",
+        `the workspace refused the client id/secret (${response.status}${oauthError(body)})`,
+        response.status,
+      );
     }
     if (!response.ok) throw new WorkspaceError("token-endpoint-failed", `the token endpoint answered ${response.status}`, response.status);
     const grant = (await response.json()) as { access_token?: string; expires_in?: number };
@@ -76,9 +79,16 @@ export class WorkspaceClient {
       this.#token = undefined;
       throw new WorkspaceError("bad-credentials", `the workspace rejected the service principal's token (401${await errorCodeOf(response)})`, 401);
     }
-    if (response.status === 403) throw new WorkspaceError("forbidden", `the service principal lacks permission (403${await errorCodeOf(response)})`, 403);
-    if (response.status === 429) throw new WorkspaceError("rate-limited", `the workspace is rate limiting the app (429, Retry-After ${response.headers.get("retry-after") ?? "unset"})`, 429);
-    if (response.status >= 500) throw new WorkspaceError("workspace-error", `the workspace answered ${response.status}${await errorCodeOf(response)}`, response.status);
+    if (response.status === 403)
+      throw new WorkspaceError("forbidden", `the service principal lacks permission (403${await errorCodeOf(response)})`, 403);
+    if (response.status === 429)
+      throw new WorkspaceError(
+        "rate-limited",
+        `the workspace is rate limiting the app (429, Retry-After ${response.headers.get("retry-after") ?? "unset"})`,
+        429,
+      );
+    if (response.status >= 500)
+      throw new WorkspaceError("workspace-error", `the workspace answered ${response.status}${await errorCodeOf(response)}`, response.status);
     return response;
   }
 

@@ -11,6 +11,8 @@ import { checkHeaderSpellings } from "../guards/header-spellings.js";
 import { isCredentialOrIdentityHeader, readForwardedClaims } from "../identity/forwarded-headers.js";
 import type { IdentityResolver } from "../identity/resolve-identity.js";
 import type { BackendStatus } from "../databricks/backend-check.js";
+import { serveModelVersionArtifact } from "../databricks/model-version-artifact.js";
+import type { WorkspaceClient } from "../databricks/workspace-client.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js";
@@ -31,6 +33,8 @@ export interface AppDependencies {
   endpoints: GatewayEndpointsOptions;
   /** Databricks mode: the latest backend check, so callers get its precise reason. */
   backend: { readonly status: BackendStatus } | undefined;
+  /** Databricks mode with Unity Catalog: serves what stock MLflow cannot (model-version files). */
+  unityCatalog: WorkspaceClient | undefined;
   isShuttingDown(): boolean;
 }
 
@@ -38,7 +42,8 @@ export interface AppDependencies {
  * The request pipeline. Its order is the architecture:
  *   request scope -> shutdown gate -> gateway endpoints -> header spellings -> identity
  *   -> route classification -> cross-site guard -> [policy] -> [audit] -> attribution
- *   -> backend gate -> child readiness -> proxy, and one error responder for all of them.
+ *   -> backend gate -> Unity Catalog files -> child readiness -> proxy, and one error
+ *   responder for all of them.
  * Identity comes before routing so an unauthenticated caller learns nothing about routes.
  * Stages in brackets arrive with the policy and audit work and slot in where shown.
  */
@@ -56,6 +61,7 @@ export function createApp(deps: AppDependencies): express.Express {
   app.use(crossSiteGuard());
   app.use(attribution());
   app.use(backendGate(deps));
+  app.use(unityCatalogFiles(deps));
   app.use(childReadiness(deps));
   app.use(deps.proxy.handler);
   app.use(errorResponder(deps));
@@ -172,6 +178,16 @@ function backendGate(deps: AppDependencies) {
     const operationClass = contextOf(req).route?.operationClass;
     if (status === undefined || status.ok || status.checkedAt === undefined || operationClass === "ui" || operationClass === "health") return next();
     next(new GatewayError("BACKEND_UNAVAILABLE", `Databricks is not usable right now: ${status.detail}.`, { retryAfterSeconds: 5 }));
+  };
+}
+
+/** The model-version artifact view, which stock MLflow cannot serve for Unity Catalog models. */
+function unityCatalogFiles(deps: AppDependencies) {
+  return function unityCatalogFiles(req: Request, res: Response, next: NextFunction): void {
+    const client = deps.unityCatalog;
+    if (client === undefined || contextOf(req).route?.route.operation !== "ServeModelVersionArtifact") return next();
+    const query = new URL(req.url, "http://gateway.invalid").searchParams;
+    serveModelVersionArtifact(client, query, res).catch(next);
   };
 }
 
