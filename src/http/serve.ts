@@ -9,9 +9,14 @@ const DRAIN_POLL_MS = 100;
  * Apps front door's reuse window is not needed: it reconnects on close.
  */
 export const CLIENT_KEEP_ALIVE_MS = 65_000;
+/**
+ * Node's default (16 KB) answers an oversized header with a bare 431 before the gateway
+ * sees it; a little more room lets identity failures get their proper 401 and body.
+ */
+export const MAX_HEADER_BYTES = 32 * 1024;
 
 export async function listen(handler: RequestListener, host: string, port: number): Promise<{ server: Server; port: number }> {
-  const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0 }, handler);
+  const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0, maxHeaderSize: MAX_HEADER_BYTES }, handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors.js";
+import { bearerChallenge } from "./token-verifier.js";
 
 /** What the Databricks Apps front door forwards about the caller. Claims, not proof. */
 export interface ForwardedClaims {
@@ -32,7 +33,9 @@ export function readForwardedClaims(rawHeaders: readonly string[]): ForwardedCla
     const value = (rawHeaders[i + 1] ?? "").trim();
     if (!isIdentityHeader(name)) continue;
     if (value.length > MAX_IDENTITY_HEADER_LENGTH) {
-      throw new GatewayError("HEADER_REJECTED", `Header ${name} is longer than ${MAX_IDENTITY_HEADER_LENGTH} characters.`);
+      throw new GatewayError("UNAUTHENTICATED", `Authentication failed: header ${name} is longer than ${MAX_IDENTITY_HEADER_LENGTH} characters.`, {
+        headers: { "WWW-Authenticate": bearerChallenge("invalid_request", `${name} is too long`) },
+      });
     }
     const previous = seen.get(name);
     if (previous !== undefined && previous !== value) {

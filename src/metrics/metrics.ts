@@ -8,6 +8,8 @@ export interface GatewayMetrics {
   registry: Registry;
   observeRequest(operationClass: string, status: number, seconds: number): void;
   observeChild(status: SupervisorStatus): void;
+  /** Reports the identity key set's fetch counters (a refetch storm would show here). */
+  trackKeyFetches(read: () => { fetches: number; failures: number }): void;
 }
 
 /** Prometheus metrics in a registry of our own (never prom-client's global one). */
@@ -48,6 +50,24 @@ export function createMetrics(): GatewayMetrics {
 
   return {
     registry,
+    trackKeyFetches(read) {
+      new Gauge({
+        name: "mlflow_gateway_identity_key_fetches_total",
+        help: "Successful fetches of the workspace's token signing keys.",
+        registers: [registry],
+        collect() {
+          this.set(read().fetches);
+        },
+      });
+      new Gauge({
+        name: "mlflow_gateway_identity_key_fetch_failures_total",
+        help: "Failed fetches of the workspace's token signing keys (cached keys stay in use).",
+        registers: [registry],
+        collect() {
+          this.set(read().failures);
+        },
+      });
+    },
     observeRequest(operationClass, status, seconds) {
       requests.inc({ class: operationClass, status: String(status) });
       latency.observe({ class: operationClass, status_class: `${Math.floor(status / 100)}xx` }, seconds);

@@ -117,10 +117,10 @@ describe("readForwardedClaims", () => {
     );
   });
 
-  it("refuses a 20 KB header value", () => {
+  it("refuses a 20 KB header value as a failed authentication", () => {
     assert.throws(
       () => readForwardedClaims(["X-Forwarded-Access-Token", "x".repeat(20_000)]),
-      (e: GatewayError) => e.code === "HEADER_REJECTED",
+      (e: GatewayError) => e.code === "UNAUTHENTICATED" && e.status === 401 && /error="invalid_request"/.test(e.headers["WWW-Authenticate"] ?? ""),
     );
   });
 
