@@ -68,13 +68,9 @@ async function run(config: Config, logger: Logger): Promise<void> {
   const childPort = config.mlflow.port ?? (await findFreePort());
   const routes = loadRouteTable();
   const { identity: identityConfig } = config;
-  const verifier =
-    identityConfig.workspaceHost === undefined
-      ? undefined
-      : new TokenVerifier({
-          keys: new WorkspaceKeys({ host: identityConfig.workspaceHost, ...DEFAULT_KEYS_OPTIONS }),
-          requiredScopes: identityConfig.requiredScopes,
-        });
+  const keys =
+    identityConfig.workspaceHost === undefined ? undefined : new WorkspaceKeys({ host: identityConfig.workspaceHost, ...DEFAULT_KEYS_OPTIONS });
+  const verifier = keys === undefined ? undefined : new TokenVerifier({ keys, requiredScopes: identityConfig.requiredScopes });
   const identity = createIdentityResolver(identityConfig.mode, verifier, identityConfig.localUser);
   const supervisor = new Supervisor({
     command: buildChildCommand(config, executable, childPort, process.env),
@@ -84,6 +80,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
   });
   const metrics = createMetrics();
   supervisor.onStatusChange((status) => metrics.observeChild(status));
+  if (keys !== undefined) metrics.trackKeyFetches(() => keys.stats);
   const proxy = createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: config.upstreamTimeoutMs, logger });
 
   // Databricks mode: prove once that the credentials work, then keep an eye on it.

@@ -73,6 +73,12 @@ function requestScope(deps: AppDependencies) {
   return function requestScope(req: Request, res: Response, next: NextFunction): void {
     const context = createRequestContext(req, rawPath(req.url));
     res.setHeader("X-Request-Id", context.requestId);
+    // Browser hardening for everything served from the app's origin (MLflow sets the
+    // same on its own responses): no framing by other sites, no MIME sniffing.
+    res.setHeader("X-Frame-Options", "SAMEORIGIN");
+    res.setHeader("Content-Security-Policy", "frame-ancestors 'self'");
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    res.setHeader("Referrer-Policy", "same-origin");
     res.once("close", () => {
       const durationMs = elapsedMs(context);
       const status = res.writableFinished ? res.statusCode : 499;
