@@ -21,4 +21,4 @@ NODE22="$(npx --yes node@22 -p process.execPath)"
 GATEWAY_TEST_NODE="$NODE22" node --import tsx test/support/run-integration.ts "${INTEGRATION[@]}"
 
 step "The whole suite on $(node --version)"
-node --import tsx test/support/run-integration.ts test/unit/**/*.test.ts "${INTEGRATION[@]}" test/browser/*.test.ts
+node --import tsx test/support/run-integration.ts test/unit/**/*.test.ts test/emulator-tests/*.test.ts "${INTEGRATION[@]}" test/browser/*.test.ts

@@ -1,0 +1,113 @@
+// Bearer-token check and call log for the workspace REST API. Every /api call
+// needs a token minted and signed by this workspace (or a configured PAT);
+// the call log lets tests prove which principal and which kind of credential
+// the gateway used, without ever keeping a raw token.
+
+import type { Request, RequestHandler } from "express";
+import { errors as joseErrors } from "jose";
+import { type CallerLocals, type EmulatorContext, audienceOf, issuerOf } from "./context.js";
+import { sendDatabricksError } from "./errors.js";
+import type { Principal } from "./principals.js";
+import type { CallRecord, CredentialKind } from "./types.js";
+
+/** Appends a CallRecord once the response is finished. */
+export function recordCalls(ctx: EmulatorContext, surface: CallRecord["surface"]): RequestHandler {
+  return (req, res, next) => {
+    const time = new Date().toISOString();
+    // originalUrl without the query: queries of signed URLs carry signatures.
+    const path = req.originalUrl.split("?")[0] ?? req.originalUrl;
+    res.once("finish", () => {
+      const locals = res.locals as CallerLocals;
+      ctx.calls.push({
+        time,
+        method: req.method,
+        path,
+        surface,
+        principalId: locals.principal?.id ?? null,
+        principalName: locals.principal?.name ?? null,
+        principalKind: locals.principal?.kind ?? null,
+        credential: locals.credential ?? "none",
+        status: res.statusCode,
+      });
+    });
+    next();
+  };
+}
+
+type AuthResult = { ok: true; principal: Principal; credential: CredentialKind } | { ok: false; message: string };
+
+function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+async function authenticate(ctx: EmulatorContext, req: Request): Promise<AuthResult> {
+  const token = bearerToken(req);
+  if (!token) {
+    return { ok: false, message: "Credential was not sent or was of an unsupported type for this API." };
+  }
+  if (token.startsWith("dapi")) {
+    const principal = ctx.directory.principalForPat(token);
+    if (!principal?.active) return { ok: false, message: "Invalid access token." };
+    return { ok: true, principal, credential: "pat" };
+  }
+  try {
+    const payload = await ctx.keys.verify(token, issuerOf(ctx), audienceOf(ctx));
+    const principal = typeof payload.sub === "string" ? ctx.directory.find(payload.sub) : undefined;
+    if (!principal?.active) return { ok: false, message: "Invalid Token: unknown subject." };
+    return { ok: true, principal, credential: "oauth" };
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired) return { ok: false, message: "Token is expired." };
+    if (err instanceof joseErrors.JWTClaimValidationFailed) {
+      return { ok: false, message: `Invalid Token: ${err.claim} claim check failed.` };
+    }
+    return { ok: false, message: "Invalid access token." };
+  }
+}
+
+/** Rejects unauthenticated /api calls with 401 and sets res.locals.principal. */
+export function requireBearer(ctx: EmulatorContext): RequestHandler {
+  return (req, res, next) => {
+    authenticate(ctx, req)
+      .then((result) => {
+        if (!result.ok) {
+          sendDatabricksError(res, 401, "UNAUTHENTICATED", result.message);
+          return;
+        }
+        const locals = res.locals as CallerLocals;
+        locals.principal = result.principal;
+        locals.credential = result.credential;
+        // Databricks answers every authenticated API call with the workspace id.
+        res.setHeader("x-databricks-org-id", ctx.workspaceId);
+        next();
+      })
+      .catch(next);
+  };
+}
+
+/** 403 for principals with a matching deny rule. */
+export function enforceDenyRules(ctx: EmulatorContext): RequestHandler {
+  return (req, res, next) => {
+    const principal = (res.locals as CallerLocals).principal;
+    const path = req.originalUrl.split("?")[0] ?? "";
+    const rule = ctx.deny.find(
+      (r) =>
+        principal !== undefined &&
+        (r.principal === principal.name || r.principal === principal.id) &&
+        path.startsWith(r.pathPrefix) &&
+        (!r.methods || r.methods.map((m) => m.toUpperCase()).includes(req.method)),
+    );
+    if (rule && principal) {
+      sendDatabricksError(
+        res,
+        403,
+        "PERMISSION_DENIED",
+        `${principal.kind === "user" ? "User" : "Service principal"} ${principal.name} does not have permission to perform ${req.method} on ${path}.`,
+      );
+      return;
+    }
+    next();
+  };
+}

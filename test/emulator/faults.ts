@@ -1,0 +1,115 @@
+// Runtime fault injection. Tests flip these knobs to see how the gateway
+// behaves when Databricks is slow, throttles, fails or loses its OAuth
+// endpoints. The error bodies are the ones Databricks' front end returns, so
+// retry logic in the SDK and in MLflow reacts as it would in production.
+
+import type { Request, RequestHandler, Response } from "express";
+import { sendDatabricksError } from "./errors.js";
+
+export interface CountedFault {
+  /** How many matching calls fail; every matching call while set when omitted. */
+  count?: number;
+  /** Only calls whose path starts with this prefix (default: every /api call). */
+  pathPrefix?: string;
+}
+
+export interface RateLimitFault extends CountedFault {
+  /** Value of the Retry-After header (default 1). */
+  retryAfterSeconds?: number;
+}
+
+export interface ServerErrorFault extends CountedFault {
+  /** 500 INTERNAL_ERROR or 503 TEMPORARILY_UNAVAILABLE (default 503). */
+  status?: 500 | 503;
+}
+
+export interface FaultSettings {
+  /** Delay added before every /api, OAuth and blob answer. */
+  latencyMs?: number;
+  /** Restrict latency to paths with this prefix. */
+  latencyPathPrefix?: string;
+  rateLimit?: RateLimitFault;
+  serverError?: ServerErrorFault;
+  /** POST /oidc/v1/token answers 503. */
+  tokenEndpointDown?: boolean;
+  /** The JWKS endpoints answer 503. */
+  jwksDown?: boolean;
+}
+
+export class FaultController {
+  private settings: FaultSettings = {};
+
+  /** Merges new settings over the current ones. */
+  set(settings: FaultSettings): void {
+    this.settings = { ...this.settings, ...settings };
+  }
+
+  clear(): void {
+    this.settings = {};
+  }
+
+  get current(): Readonly<FaultSettings> {
+    return this.settings;
+  }
+
+  tokenEndpointDown(): boolean {
+    return this.settings.tokenEndpointDown === true;
+  }
+
+  jwksDown(): boolean {
+    return this.settings.jwksDown === true;
+  }
+
+  /** Applies latency to any path; mounted first so every surface is slowed. */
+  latency(): RequestHandler {
+    return (req, _res, next) => {
+      const { latencyMs, latencyPathPrefix } = this.settings;
+      if (!latencyMs || (latencyPathPrefix && !req.path.startsWith(latencyPathPrefix))) {
+        next();
+        return;
+      }
+      setTimeout(next, latencyMs);
+    };
+  }
+
+  /** Throttling and server errors for authenticated /api calls. */
+  apiFaults(): RequestHandler {
+    return (req, res, next) => {
+      if (this.take("rateLimit", req)) {
+        const seconds = this.settings.rateLimit?.retryAfterSeconds ?? 1;
+        res.setHeader("Retry-After", String(seconds));
+        sendDatabricksError(
+          res,
+          429,
+          "TOO_MANY_REQUESTS",
+          "Too many requests. Please wait a moment and try again. If the issue persists, consider adjusting your request frequency or reaching out to support for assistance.",
+        );
+        return;
+      }
+      if (this.take("serverError", req)) {
+        this.sendServerError(res, this.settings.serverError?.status ?? 503, req.path);
+        return;
+      }
+      next();
+    };
+  }
+
+  private sendServerError(res: Response, status: number, path: string): void {
+    if (status === 500) {
+      sendDatabricksError(res, 500, "INTERNAL_ERROR", "Internal error occurred. Please try again later.");
+    } else {
+      sendDatabricksError(res, 503, "TEMPORARILY_UNAVAILABLE", `The service at ${path} is temporarily unavailable. Please try again later.`);
+    }
+  }
+
+  /** True when this call is hit by the fault; consumes one from its count. */
+  private take(kind: "rateLimit" | "serverError", req: Request): boolean {
+    const fault = this.settings[kind];
+    if (!fault) return false;
+    if (fault.pathPrefix && !req.originalUrl.startsWith(fault.pathPrefix)) return false;
+    if (fault.count === undefined) return true;
+    if (fault.count <= 0) return false;
+    this.settings = { ...this.settings, [kind]: { ...fault, count: fault.count - 1 } };
+    return true;
+  }
+}
