@@ -21,6 +21,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY python ./python
 RUN npm run build && npm prune --omit=dev
 
 RUN mkdir /app/.data && chown node:node /app/.data

@@ -1,3 +1,5 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Config } from "../config/config.js";
 import { redactSecrets } from "../log/create-logger.js";
 
@@ -15,6 +17,9 @@ export const CHILD_HOST = "127.0.0.1";
  * pooled socket is never reused just as the child closes it (ECONNRESET on reuse).
  */
 export const CHILD_KEEP_ALIVE_SECONDS = 75;
+
+/** The repository's python/ folder (from src/supervisor or dist/supervisor). */
+export const CHILD_PATCHES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../python");
 
 /** Retries of the child's own calls to the workspace (MLflow's default is 7). */
 export const CHILD_HTTP_RETRIES = 3;
@@ -44,6 +49,8 @@ export function buildChildCommand(
   }
   // Line-buffered output, so child log lines reach the gateway's log as they happen.
   env["PYTHONUNBUFFERED"] = "1";
+  // python/sitecustomize.py: the small fixes stock MLflow needs against Databricks.
+  env["PYTHONPATH"] = [CHILD_PATCHES_DIR, baseEnv["PYTHONPATH"]].filter(Boolean).join(path.delimiter);
 
   const { mlflow } = config;
   const args = [

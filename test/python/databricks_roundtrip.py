@@ -1,0 +1,50 @@
+"""The real MLflow client, pointed at the gateway (in Databricks mode) as tracking AND
+registry URI, authenticated with a user's token (MLFLOW_TRACKING_TOKEN).
+
+Usage: python databricks_roundtrip.py <gateway or front door url> <experiment path> <uc model name>
+Phase "track" creates an experiment and a run with params, metrics and tags; the test then
+writes the run's model files into the workspace (as a notebook would) and calls phase
+"register" with the run id, which registers two versions and sets an alias.
+"""
+
+import json
+import sys
+
+import mlflow
+from mlflow import MlflowClient
+
+url, phase = sys.argv[1], sys.argv[2]
+client = MlflowClient(tracking_uri=url, registry_uri=url)
+
+if phase == "track":
+    experiment_path = sys.argv[3]
+    experiment_id = client.create_experiment(experiment_path)
+    mlflow.set_tracking_uri(url)
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        mlflow.log_params({"alpha": "0.5", "l1_ratio": "0.1"})
+        for step in range(3):
+            mlflow.log_metric("rmse", 1.0 - step * 0.1, step=step)
+        mlflow.set_tag("stage", "integration")
+    fetched = client.get_run(run.info.run_id)
+    print(json.dumps({
+        "experiment_id": experiment_id,
+        "run_id": run.info.run_id,
+        "artifact_uri": fetched.info.artifact_uri,
+        "params": fetched.data.params,
+        "metrics": fetched.data.metrics,
+        "tag": fetched.data.tags.get("stage"),
+        "user": fetched.data.tags.get("mlflow.user"),
+        "user_id": fetched.info.user_id,
+    }))
+elif phase == "register":
+    model_name, run_id, source = sys.argv[3], sys.argv[4], sys.argv[5]
+    client.create_registered_model(model_name, description="registered through the gateway")
+    first = client.create_model_version(model_name, source, run_id=run_id)
+    second = client.create_model_version(model_name, source, run_id=run_id)
+    client.set_registered_model_alias(model_name, "champion", second.version)
+    by_alias = client.get_model_version_by_alias(model_name, "champion")
+    print(json.dumps({
+        "versions": [first.version, second.version],
+        "statuses": [client.get_model_version(model_name, v).status for v in (first.version, second.version)],
+        "alias_version": by_alias.version,
+    }))
