@@ -10,6 +10,7 @@ export type GatewayErrorCode =
   | "UPSTREAM_UNAVAILABLE"
   | "BACKEND_UNAVAILABLE"
   | "UPSTREAM_TIMEOUT"
+  | "UPSTREAM_ERROR"
   | "ROUTE_NOT_FOUND"
   | "ROUTE_FORBIDDEN"
   | "HEADER_REJECTED"
@@ -48,6 +49,7 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   UPSTREAM_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   BACKEND_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   UPSTREAM_TIMEOUT: { status: 504, mlflowCode: "DEADLINE_EXCEEDED" },
+  UPSTREAM_ERROR: { status: 500, mlflowCode: "INTERNAL_ERROR" },
   ROUTE_NOT_FOUND: { status: 404, mlflowCode: "ENDPOINT_NOT_FOUND" },
   ROUTE_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },
   HEADER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },

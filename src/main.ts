@@ -81,11 +81,17 @@ async function run(config: Config, logger: Logger): Promise<void> {
   const metrics = createMetrics();
   supervisor.onStatusChange((status) => metrics.observeChild(status));
   if (keys !== undefined) metrics.trackKeyFetches(() => keys.stats);
-  const proxy = createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: config.upstreamTimeoutMs, logger });
 
   // Databricks mode: prove once that the credentials work, then keep an eye on it.
   const workspace = config.databricks === undefined ? undefined : new WorkspaceClient(config.databricks);
   const backend = workspace === undefined ? undefined : new BackendCheck(workspace, logger);
+
+  const proxy = createMlflowProxy({
+    target: supervisor.baseUrl,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    logger,
+    onServerError: () => backend?.suspect(),
+  });
 
   let shuttingDown = false;
   const app = createApp({

@@ -6,6 +6,8 @@ import { WorkspaceError, type WorkspaceClient, type WorkspaceFailure } from "./w
 export const CHECK_INTERVAL_OK_MS = 60_000;
 /** A failing backend is re-checked this often, so recovery is noticed by itself. */
 export const CHECK_INTERVAL_FAILING_MS = 5_000;
+/** After the child reports a server error, one full check (fresh token) runs at most this often. */
+export const SUSPICION_DEBOUNCE_MS = 5_000;
 
 export interface BackendStatus {
   ok: boolean;
@@ -35,6 +37,7 @@ export class BackendCheck implements ReadinessCheck {
   #status: BackendStatus = { ok: false, failure: undefined, detail: "not checked yet", checkedAt: undefined };
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #lastSuspicion = 0;
 
   constructor(
     private readonly client: WorkspaceClient,
@@ -61,11 +64,26 @@ export class BackendCheck implements ReadinessCheck {
     clearTimeout(this.#timer);
   }
 
-  async runOnce(): Promise<BackendStatus> {
+  /**
+   * The child answered a server error: find out now whether Databricks is the cause
+   * (token endpoint down, throttling, credentials revoked), so the next callers and
+   * readiness get the precise reason instead of the child's generic one.
+   */
+  suspect(): void {
+    const now = Date.now();
+    if (this.#stopped || now - this.#lastSuspicion < SUSPICION_DEBOUNCE_MS) return;
+    this.#lastSuspicion = now;
+    void this.runOnce(true).then(() => {
+      clearTimeout(this.#timer);
+      this.#schedule();
+    });
+  }
+
+  async runOnce(freshToken = false): Promise<BackendStatus> {
     const previous = this.#status;
     try {
       // The cheapest MLflow call that proves token, workspace and permission together.
-      const response = await this.client.request("/api/2.0/mlflow/experiments/search?max_results=1");
+      const response = await this.client.request("/api/2.0/mlflow/experiments/search?max_results=1", {}, freshToken);
       if (!response.ok) throw new WorkspaceError("unexpected-answer", `experiments/search answered ${response.status}`, response.status);
       await response.body?.cancel();
       this.#status = {

@@ -35,10 +35,11 @@ export class WorkspaceClient {
     this.host = config.host;
   }
 
-  async token(): Promise<string> {
+  /** The service principal's token; `fresh` skips the cache, to test the token endpoint itself. */
+  async token(fresh = false): Promise<string> {
     const { auth } = this.#config;
     if (auth.kind === "pat") return auth.token.reveal();
-    if (this.#token !== undefined && Date.now() < this.#token.renewAt) return this.#token.value;
+    if (!fresh && this.#token !== undefined && Date.now() < this.#token.renewAt) return this.#token.value;
     const discovery = await this.#json<{ token_endpoint?: string }>(
       `${this.host}/oidc/.well-known/oauth-authorization-server`,
       {},
@@ -70,8 +71,8 @@ export class WorkspaceClient {
   }
 
   /** A call to the workspace REST API with the service principal's token. */
-  async request(path: string, init: RequestInit = {}): Promise<Response> {
-    const token = await this.token();
+  async request(path: string, init: RequestInit = {}, freshToken = false): Promise<Response> {
+    const token = await this.token(freshToken);
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${token}`);
     const response = await this.#send(`${this.host}${path}`, { ...init, headers });

@@ -149,7 +149,8 @@ function routeClassification(deps: AppDependencies) {
 
 function crossSiteGuard() {
   return function crossSiteGuard(req: Request, _res: Response, next: NextFunction): void {
-    checkCrossSite(req.method, req.headers);
+    // The identity stage has stripped X-Forwarded-*; the guard judges the host the front door saw.
+    checkCrossSite(req.method, { ...req.headers, "x-forwarded-host": contextOf(req).forwardedHost });
     next();
   };
 }

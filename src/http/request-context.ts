@@ -18,6 +18,8 @@ export interface RequestContext {
   identity: Identity | undefined;
   /** The client's address as the front door saw it (X-Real-Ip), else the socket's. */
   clientIp: string | undefined;
+  /** The host the browser addressed, as the front door saw it (X-Forwarded-Host), read before identity headers are stripped. */
+  forwardedHost: string | undefined;
   userAgent: string | undefined;
   /** The MLflow route, once classified. */
   route: RouteMatch | undefined;
@@ -43,6 +45,7 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     path,
     identity: undefined,
     clientIp: firstHeader(req.headers["x-real-ip"]) ?? req.socket.remoteAddress,
+    forwardedHost: firstHeader(req.headers["x-forwarded-host"]),
     userAgent: firstHeader(req.headers["user-agent"]),
     route: undefined,
     metricClass: "unmatched",

@@ -11,6 +11,8 @@ export const CLOCK_SKEW_SECONDS = 30;
 export const MAX_TOKEN_LENGTH = 8_192;
 
 export interface VerifiedToken {
+  /** The key set it was verified against: after a rotation drops a key, its tokens are re-checked. */
+  keyGeneration: number;
   subject: string;
   email: string | undefined;
   userName: string | undefined;
@@ -40,7 +42,7 @@ export class TokenVerifier {
   async verify(token: string): Promise<VerifiedToken> {
     const now = (this.#options.now ?? Date.now)();
     const cached = this.#cache.get(token, now);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && cached.keyGeneration === this.#options.keys.generation) return cached;
     if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
       throw invalidToken("the token is not a well-formed JWT");
     }
@@ -65,6 +67,7 @@ export class TokenVerifier {
       });
     }
     const verified: VerifiedToken = {
+      keyGeneration: this.#options.keys.generation,
       subject: String(payload.sub),
       email: stringClaim(payload, "email"),
       userName: stringClaim(payload, "preferred_username") ?? stringClaim(payload, "username"),

@@ -55,12 +55,24 @@ export class WorkspaceKeys {
     try {
       return await resolver(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || this.#now() - this.#lastAttemptAt < this.#options.cooldownMs) throw error;
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      // A refetch under way (or just finished) may bring this key: wait for it rather
+      // than refusing a valid token that arrived during someone else's refetch.
+      if (this.#inflight !== undefined || this.#resolver !== resolver) {
+        await this.#inflight?.catch(() => undefined);
+        return await (this.#resolver ?? resolver)(header, token);
+      }
+      if (this.#now() - this.#lastAttemptAt < this.#options.cooldownMs) throw error;
       // Perhaps the workspace rotated its keys: look once, then answer from what we have.
       await this.#refresh().catch(() => undefined);
       return await (this.#resolver ?? resolver)(header, token);
     }
   };
+
+  /** Changes whenever a new key set is loaded; verified tokens from older sets are re-checked. */
+  get generation(): number {
+    return this.stats.fetches;
+  }
 
   /** True once a key set has been loaded (readiness). */
   get loaded(): boolean {

@@ -39,32 +39,34 @@ export function createMetrics(): GatewayMetrics {
     help: "1 while the mlflow server child is in a crash loop.",
     registers: [registry],
   });
-  const restarts = new Gauge({
+  const restarts = new Counter({
     name: "mlflow_gateway_child_restarts_total",
     help: "Restarts of the mlflow server child after an unexpected exit.",
     registers: [registry],
   });
   childUp.set(0);
   crashLoop.set(0);
-  restarts.set(0);
 
   return {
     registry,
     trackKeyFetches(read) {
-      new Gauge({
+      // Counters mirroring the key set's own tallies, set afresh at each scrape.
+      new Counter({
         name: "mlflow_gateway_identity_key_fetches_total",
         help: "Successful fetches of the workspace's token signing keys.",
         registers: [registry],
         collect() {
-          this.set(read().fetches);
+          this.reset();
+          this.inc(read().fetches);
         },
       });
-      new Gauge({
+      new Counter({
         name: "mlflow_gateway_identity_key_fetch_failures_total",
         help: "Failed fetches of the workspace's token signing keys (cached keys stay in use).",
         registers: [registry],
         collect() {
-          this.set(read().failures);
+          this.reset();
+          this.inc(read().failures);
         },
       });
     },
@@ -75,8 +77,9 @@ export function createMetrics(): GatewayMetrics {
     observeChild(status) {
       childUp.set(status.phase === "ready" ? 1 : 0);
       crashLoop.set(status.crashLoop ? 1 : 0);
-      // A gauge mirroring the supervisor's own count: the supervisor is the source of truth.
-      restarts.set(status.restarts);
+      // Mirrors the supervisor's own count, which is the source of truth.
+      restarts.reset();
+      restarts.inc(status.restarts);
     },
   };
 }

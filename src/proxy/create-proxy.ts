@@ -6,6 +6,7 @@ import { contextOf } from "../http/request-context.js";
 import { sendError } from "../http/send-error.js";
 import type { Logger } from "../log/create-logger.js";
 import { CHILD_KEEP_ALIVE_SECONDS } from "../supervisor/child-command.js";
+import { relayResponse } from "./relay-response.js";
 
 /** Pooled sockets idle longer than this are closed by us, well before the child closes them. */
 export const POOL_IDLE_TIMEOUT_MS = Math.min(30_000, (CHILD_KEEP_ALIVE_SECONDS * 1000) / 2);
@@ -15,6 +16,8 @@ export const POOL_MAX_SOCKETS = 256;
 export const RETRY_AFTER_SECONDS = 2;
 
 export interface ProxyOptions {
+  /** Told about every upstream 429 or 5xx (the Databricks backend check listens). */
+  onServerError?: () => void;
   target: string;
   /** Idle time on the upstream socket (no bytes either way) that makes a 504. */
   upstreamTimeoutMs: number;
@@ -40,6 +43,8 @@ export function createMlflowProxy(options: ProxyOptions): MlflowProxy {
     // MLflow's host validation accepts only its own address (see child-command.ts).
     changeOrigin: true,
     xfwd: false,
+    // Responses are relayed by relay-response.ts (streaming, with HTML 5xx made MLflow-shaped).
+    selfHandleResponse: true,
     on: {
       proxyReq(proxyReq: ClientRequest, req: IncomingMessage) {
         const context = contextOf(req);
@@ -59,6 +64,11 @@ export function createMlflowProxy(options: ProxyOptions): MlflowProxy {
           timedOut.add(req);
           proxyReq.destroy(new Error(`upstream idle for ${options.upstreamTimeoutMs} ms`));
         });
+      },
+      proxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) {
+        const status = proxyRes.statusCode ?? 0;
+        if (status >= 500 || status === 429) options.onServerError?.();
+        relayResponse(proxyRes, req, res);
       },
       error(error: Error, req: IncomingMessage, res: ServerResponse | Socket) {
         onProxyError(error, req, res, options);

@@ -23,6 +23,8 @@ export const CHILD_PATCHES_DIR = path.resolve(path.dirname(fileURLToPath(import.
 
 /** Retries of the child's own calls to the workspace (MLflow's default is 7). */
 export const CHILD_HTTP_RETRIES = 3;
+/** How long the child keeps retrying a throttled or failing workspace through the SDK. */
+export const CHILD_DATABRICKS_RETRY_SECONDS = 20;
 
 /**
  * Variables the gateway owns or that would change the child's security posture. They
@@ -87,6 +89,9 @@ export function buildChildCommand(
     env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] ??= String(CHILD_HTTP_RETRIES);
     env["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] ??= "1";
     env["MLFLOW_HTTP_REQUEST_TIMEOUT"] ??= "60";
+    // Calls made through the Databricks SDK retry 429/5xx until this many seconds pass
+    // (MLflow's default: 500), far past the 120 s the Apps front door waits.
+    env["MLFLOW_DATABRICKS_ENDPOINT_HTTP_RETRY_TIMEOUT"] ??= String(CHILD_DATABRICKS_RETRY_SECONDS);
     const { auth } = config.databricks;
     env["DATABRICKS_AUTH_TYPE"] = auth.kind;
     if (auth.kind === "oauth-m2m") {

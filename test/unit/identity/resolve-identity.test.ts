@@ -6,6 +6,7 @@ import { createIdentityResolver, samePrincipal } from "../../../src/identity/res
 import type { TokenVerifier, VerifiedToken } from "../../../src/identity/token-verifier.js";
 
 const ALICE_TOKEN: VerifiedToken = {
+  keyGeneration: 1,
   subject: "alice@example.com",
   email: "alice@example.com",
   userName: undefined,

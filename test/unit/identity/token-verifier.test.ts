@@ -123,6 +123,8 @@ describe("TokenVerifier", () => {
   });
 
   it("survives a key rotation: the new key verifies after one refetch", async () => {
+    const beforeRotation = await signToken(key, { ...USER, jti: "before-rotation" }, { issuer });
+    assert.equal((await verifier.verify(beforeRotation)).subject, USER.sub, "verified and cached under the old key");
     const rotated = await makeKey("key-2");
     server.published = [rotated];
     now += 31_000;
@@ -130,6 +132,8 @@ describe("TokenVerifier", () => {
     const token = await signToken(rotated, USER, { issuer });
     assert.equal((await verifier.verify(token)).subject, USER.sub);
     assert.equal(server.requests.jwks - fetchesBefore, 1);
+    // The old key was dropped: its cached tokens are checked again, and refused.
+    assert.match((await rejection(verifier, beforeRotation)).message, /unknown key/);
     key = rotated;
   });
 
