@@ -15,6 +15,8 @@ only if) the module it repairs is imported, so nothing else is loaded early.
    ("Argument 'order_by' is unsupported for models in the Unity Catalog."). The
    ordering is dropped (Unity Catalog returns its own order) and an empty filter is
    passed as None; a real name filter still fails, as Unity Catalog cannot run it.
+   Model search results carry no aliases in UC, so each model of a (small) page is read
+   in full, and the UI's list shows its aliases.
    Version search results are also turned into plain versions: the UC ones raise when
    the server's handler reads their (unavailable) aliases and tags.
 3. Every registry write logs an ERROR with a traceback: webhook delivery asks the UC
@@ -27,6 +29,8 @@ import importlib.util
 import sys
 
 _UC_STORE_MODULE = "mlflow.store._unity_catalog.registry.rest_store"
+# Model list pages up to this size are read model by model to show their aliases.
+_MAX_ENRICHED = 100
 
 
 def _patch_uc_store(module):
@@ -49,7 +53,14 @@ def _patch_uc_store(module):
     original_search_versions = store.search_model_versions
 
     def search_registered_models(self, filter_string=None, max_results=None, order_by=None, page_token=None):
-        return original_search_models(self, filter_string or None, max_results, None, page_token)
+        from mlflow.store.entities.paged_list import PagedList
+
+        found = original_search_models(self, filter_string or None, max_results, None, page_token)
+        # UC search results carry no aliases, yet the UI's model list shows them: read each
+        # model of the page (a page is small, at most MAX_ENRICHED of them) in full.
+        if len(found) > _MAX_ENRICHED:
+            return found
+        return PagedList([self.get_registered_model(m.name) for m in found], found.token)
 
     def search_model_versions(self, filter_string=None, max_results=None, order_by=None, page_token=None):
         from mlflow.entities.model_registry import ModelVersion
