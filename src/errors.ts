@@ -6,6 +6,7 @@
 export type GatewayErrorCode =
   | "CONFIG_INVALID"
   | "MLFLOW_NOT_FOUND"
+  | "LISTEN_FAILED"
   | "CHILD_NOT_READY"
   | "UPSTREAM_UNAVAILABLE"
   | "BACKEND_UNAVAILABLE"
@@ -45,6 +46,7 @@ interface ErrorShape {
 const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   CONFIG_INVALID: { status: 500, mlflowCode: "INTERNAL_ERROR" },
   MLFLOW_NOT_FOUND: { status: 500, mlflowCode: "INTERNAL_ERROR" },
+  LISTEN_FAILED: { status: 500, mlflowCode: "INTERNAL_ERROR" },
   CHILD_NOT_READY: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   UPSTREAM_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   BACKEND_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },

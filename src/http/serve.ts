@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { GatewayError } from "../errors.js";
 import { sleep } from "../supervisor/wait-for-health.js";
 
 /** How often idle keep-alive connections are closed while draining. */
@@ -18,7 +19,7 @@ export const MAX_HEADER_BYTES = 32 * 1024;
 export async function listen(handler: RequestListener, host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0, maxHeaderSize: MAX_HEADER_BYTES }, handler);
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
     server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
@@ -48,4 +49,26 @@ export async function drain(server: Server, graceMs: number): Promise<boolean> {
     return false;
   }
   return true;
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === "EADDRINUSE") {
+    return new GatewayError(
+      "LISTEN_FAILED",
+      `Port ${port} on ${host} is already in use. Fix: stop the other process, or set PORT (or DATABRICKS_APP_PORT) to a free port.`,
+    );
+  }
+  if (error.code === "EACCES") {
+    return new GatewayError(
+      "LISTEN_FAILED",
+      `Not allowed to listen on ${host}:${port}. Fix: use a port above 1023, or run with the needed privilege.`,
+    );
+  }
+  if (error.code === "EADDRNOTAVAIL") {
+    return new GatewayError(
+      "LISTEN_FAILED",
+      `${host} is not an address of this machine. Fix: set GATEWAY_LISTEN_HOST to 127.0.0.1, 0.0.0.0 or one of its addresses.`,
+    );
+  }
+  return error;
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { execa } from "execa";
 import { ENTRY, GATEWAY_NODE } from "../support/gateway-process.js";
@@ -19,6 +21,19 @@ describe("a gateway started with bad configuration", () => {
     const logLine = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { code?: string; problems?: unknown[] };
     assert.equal(logLine.code, "CONFIG_INVALID");
     assert.equal(logLine.problems?.length, 3);
+  });
+
+  it("says which port is taken when it cannot listen", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const result = await runGateway({ PORT: String(port), GATEWAY_LISTEN_HOST: "127.0.0.1" });
+      assert.equal(result.exitCode, 3);
+      assert.match(result.stderr, new RegExp(`Port ${port} on 127.0.0.1 is already in use`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it("says where it looked when it cannot find mlflow", async () => {
