@@ -10,11 +10,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { startWorkspaceEmulator, type PublicUser, type WorkspaceEmulator } from "../emulator/index.js";
+import type { PublicUser, WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import type { GatewayProcess } from "../support/gateway-process.js";
+import { startIdentityStack } from "../support/identity-stack.js";
 
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
@@ -31,15 +32,6 @@ interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 /**
@@ -89,20 +81,12 @@ describe("identity (headers mode): header spellings, case, repeats and control c
   let bobToken: string;
 
   before(async () => {
-    const port = await freePort();
-    const [emu, gw] = await Promise.allSettled([
-      startWorkspaceEmulator({ port, users: [{ userName: ALICE }, { userName: BOB }] }),
-      startGateway({ env: { GATEWAY_IDENTITY_MODE: "headers", DATABRICKS_HOST: `http://127.0.0.1:${port}` } }),
-    ]);
-    if (emu.status === "fulfilled") emulator = emu.value;
-    if (gw.status === "fulfilled") gateway = gw.value;
-    if (emu.status === "rejected") throw emu.reason;
-    if (gw.status === "rejected") throw gw.reason;
-    frontDoor = await startFrontDoor({ upstream: gateway!.url, workspace: emulator!, userAuthorization: true });
-    alice = emulator!.users.find((u) => u.userName === ALICE)!;
-    bob = emulator!.users.find((u) => u.userName === BOB)!;
-    aliceToken = await emulator!.mintUserToken({ userName: ALICE });
-    bobToken = await emulator!.mintUserToken({ userName: BOB });
+    ({ emulator, gateway } = await startIdentityStack("headers", [ALICE, BOB]));
+    frontDoor = await startFrontDoor({ upstream: gateway.url, workspace: emulator, userAuthorization: true });
+    alice = emulator.users.find((u) => u.userName === ALICE)!;
+    bob = emulator.users.find((u) => u.userName === BOB)!;
+    aliceToken = await emulator.mintUserToken({ userName: ALICE });
+    bobToken = await emulator.mintUserToken({ userName: BOB });
   });
 
   after(async () => {

@@ -9,11 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type CryptoKey, decodeProtectedHeader, generateKeyPair, SignJWT } from "jose";
-import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import type { WorkspaceEmulator } from "../emulator/index.js";
+import type { GatewayProcess } from "../support/gateway-process.js";
+import { startIdentityStack } from "../support/identity-stack.js";
 import { sleep } from "../../src/supervisor/wait-for-health.js";
 
 const ALICE = "alice@example.com";
@@ -22,15 +22,6 @@ const SEARCH = "/api/2.0/mlflow/experiments/search?max_results=1";
 const REFETCH_COOLDOWN_MS = 30_000;
 /** How long the emulator holds each key-set answer after the cooldown, so that refetch is observably in flight. */
 const JWKS_LATENCY_MS = 1_500;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 describe("identity: workspace key rotation, and key fetches that floods cannot multiply", () => {
   let emulator: WorkspaceEmulator | undefined;
@@ -47,15 +38,7 @@ describe("identity: workspace key rotation, and key fetches that floods cannot m
   let forgerKey: CryptoKey;
 
   before(async () => {
-    const port = await freePort();
-    const [emu, gw] = await Promise.allSettled([
-      startWorkspaceEmulator({ port, users: [{ userName: ALICE }] }),
-      startGateway({ env: { GATEWAY_IDENTITY_MODE: "token", DATABRICKS_HOST: `http://127.0.0.1:${port}` } }),
-    ]);
-    if (emu.status === "fulfilled") emulator = emu.value;
-    if (gw.status === "fulfilled") gateway = gw.value;
-    if (emu.status === "rejected") throw emu.reason;
-    if (gw.status === "rejected") throw gw.reason;
+    ({ emulator, gateway } = await startIdentityStack("token", [ALICE]));
     ({ privateKey: forgerKey } = await generateKeyPair("RS256"));
   });
 

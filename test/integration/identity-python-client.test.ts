@@ -7,24 +7,15 @@
  * set_tag); MLflow must record the person whose token it is.
  */
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
+import type { WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import type { GatewayProcess } from "../support/gateway-process.js";
+import { startIdentityStack } from "../support/identity-stack.js";
 import { runPythonJson } from "../support/python.js";
 
 const ALICE = "alice@example.com";
 const CLAIMED = "mallory";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 describe("identity: the MLflow Python client through the front door records the token's owner, whoever it claims to be", () => {
   let emulator: WorkspaceEmulator | undefined;
@@ -32,16 +23,8 @@ describe("identity: the MLflow Python client through the front door records the 
   let frontDoor: FrontDoor | undefined;
 
   before(async () => {
-    const port = await freePort();
-    const [emu, gw] = await Promise.allSettled([
-      startWorkspaceEmulator({ port, users: [{ userName: ALICE }, { userName: "mallory@example.com" }] }),
-      startGateway({ env: { GATEWAY_IDENTITY_MODE: "headers", DATABRICKS_HOST: `http://127.0.0.1:${port}` } }),
-    ]);
-    if (emu.status === "fulfilled") emulator = emu.value;
-    if (gw.status === "fulfilled") gateway = gw.value;
-    if (emu.status === "rejected") throw emu.reason;
-    if (gw.status === "rejected") throw gw.reason;
-    frontDoor = await startFrontDoor({ upstream: gateway!.url, workspace: emulator!, userAuthorization: true });
+    ({ emulator, gateway } = await startIdentityStack("headers", [ALICE, "mallory@example.com"]));
+    frontDoor = await startFrontDoor({ upstream: gateway.url, workspace: emulator, userAuthorization: true });
   });
 
   after(async () => {

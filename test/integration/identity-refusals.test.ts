@@ -8,11 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { createPublicKey, randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { type JWK, SignJWT } from "jose";
-import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import type { WorkspaceEmulator } from "../emulator/index.js";
+import type { GatewayProcess } from "../support/gateway-process.js";
+import { startIdentityStack } from "../support/identity-stack.js";
 
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
@@ -31,15 +31,6 @@ const CARRIERS = {
   forwarded: (token: string) => ({ "x-forwarded-access-token": token }),
 } as const;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 function base64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString("base64url");
 }
@@ -52,16 +43,8 @@ describe("identity (token mode): forged, stale and mismatched credentials get 40
   before(async () => {
     // The gateway only contacts the workspace when the first token arrives, so both
     // (each with its own `mlflow server`) start side by side on a 2-core machine.
-    const port = await freePort();
-    const [emu, gw] = await Promise.allSettled([
-      startWorkspaceEmulator({ port, users: [{ userName: ALICE }, { userName: BOB }] }),
-      startGateway({ env: { GATEWAY_IDENTITY_MODE: "token", DATABRICKS_HOST: `http://127.0.0.1:${port}` } }),
-    ]);
-    if (emu.status === "fulfilled") emulator = emu.value;
-    if (gw.status === "fulfilled") gateway = gw.value;
-    if (emu.status === "rejected") throw emu.reason;
-    if (gw.status === "rejected") throw gw.reason;
-    aliceToken = await emulator!.mintUserToken({ userName: ALICE });
+    ({ emulator, gateway } = await startIdentityStack("token", [ALICE, BOB]));
+    aliceToken = await emulator.mintUserToken({ userName: ALICE });
   });
 
   after(async () => {
