@@ -33,7 +33,8 @@ export function canonicalJson(value: unknown): string {
 
 /** The hash of a record: everything but its own `hash` field. */
 export function hashRecord(record: Omit<ChainedRecord, "hash"> & { hash?: string }): string {
-  const { hash: _ignored, ...content } = record;
+  const content: Record<string, unknown> = { ...record };
+  delete content["hash"];
   return createHash("sha256").update(canonicalJson(content)).digest("hex");
 }
 
