@@ -1,4 +1,4 @@
-import type { ReadinessCheck } from "../http/gateway-endpoints.js";
+import type { ReadinessCheck } from "../readiness.js";
 import type { Logger } from "../log/create-logger.js";
 import { WorkspaceError, type WorkspaceClient, type WorkspaceFailure } from "./workspace-client.js";
 

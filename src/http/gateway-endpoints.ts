@@ -1,16 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { ReadinessCheck } from "../readiness.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
 
 /** The gateway's own endpoints live under this prefix, which no MLflow route uses. */
 export const GATEWAY_PREFIX = "/-/";
 
-/** One input to readiness; the Databricks backend check plugs in here. */
-export interface ReadinessCheck {
-  name: string;
-  check(): { ok: boolean; detail: string };
-}
 
 export interface GatewayEndpointsOptions {
   version: { gateway: string; mlflow: string; node: string; mode: string };
