@@ -23,7 +23,6 @@ NODE22_SCENARIOS=(
   test/integration/child-failures.test.ts
   test/integration/graceful-shutdown.test.ts
   test/integration/refusals.test.ts
-  test/integration/databricks-backend.test.ts
   test/integration/identity-python-client.test.ts
 )
 
