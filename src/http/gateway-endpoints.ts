@@ -7,7 +7,6 @@ import type { Supervisor } from "../supervisor/supervisor.js";
 /** The gateway's own endpoints live under this prefix, which no MLflow route uses. */
 export const GATEWAY_PREFIX = "/-/";
 
-
 export interface GatewayEndpointsOptions {
   version: { gateway: string; mlflow: string; node: string; mode: string };
   supervisor: Supervisor;
