@@ -7,8 +7,14 @@ import { GatewayError } from "../errors.js";
  */
 export const MAX_ATTRIBUTED_BODY_BYTES = 4 * 1024 * 1024;
 
+export interface JsonBody {
+  /** The bytes as received, forwarded unchanged when nothing needs rewriting. */
+  raw: Buffer;
+  parsed: Record<string, unknown>;
+}
+
 /** Reads and parses a JSON object body, refusing oversized, non-JSON or non-object bodies. */
-export async function readJsonBody(req: IncomingMessage, limit = MAX_ATTRIBUTED_BODY_BYTES): Promise<Record<string, unknown>> {
+export async function readJsonBody(req: IncomingMessage, limit = MAX_ATTRIBUTED_BODY_BYTES): Promise<JsonBody> {
   const type = (req.headers["content-type"] ?? "").toLowerCase();
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > limit) throw tooLarge(limit);
@@ -20,9 +26,10 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_ATTRIBUTED_
     if (size > limit) throw tooLarge(limit);
     chunks.push(buffer);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const raw = Buffer.concat(chunks);
+  const text = raw.toString("utf8");
   // MLflow reads these bodies as JSON whatever the content type says; so does the gateway.
-  if (text.trim() === "" && !type.includes("json")) return {};
+  if (text.trim() === "" && !type.includes("json")) return { raw, parsed: {} };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -32,7 +39,7 @@ export async function readJsonBody(req: IncomingMessage, limit = MAX_ATTRIBUTED_
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new GatewayError("BODY_REJECTED", "The request body must be a JSON object.");
   }
-  return parsed as Record<string, unknown>;
+  return { raw, parsed: parsed as Record<string, unknown> };
 }
 
 function tooLarge(limit: number): GatewayError {

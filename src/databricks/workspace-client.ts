@@ -29,6 +29,8 @@ export class WorkspaceClient {
   readonly host: string;
   readonly #config: DatabricksConfig;
   #token: { value: string; renewAt: number } | undefined;
+  /** From the discovery document; it does not change while the gateway runs. */
+  #tokenEndpointUrl: string | undefined;
 
   constructor(config: DatabricksConfig) {
     this.#config = config;
@@ -40,14 +42,7 @@ export class WorkspaceClient {
     const { auth } = this.#config;
     if (auth.kind === "pat") return auth.token.reveal();
     if (!fresh && this.#token !== undefined && Date.now() < this.#token.renewAt) return this.#token.value;
-    const discovery = await this.#json<{ token_endpoint?: string }>(
-      `${this.host}/oidc/.well-known/oauth-authorization-server`,
-      {},
-      "token-endpoint-failed",
-    );
-    const tokenEndpoint = discovery.token_endpoint;
-    if (typeof tokenEndpoint !== "string")
-      throw new WorkspaceError("unexpected-answer", "the workspace's OAuth discovery document has no token_endpoint");
+    const tokenEndpoint = await this.#tokenEndpoint();
     const basic = Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret.reveal())}`).toString("base64");
     const response = await this.#send(tokenEndpoint, {
       method: "POST",
@@ -68,6 +63,20 @@ export class WorkspaceClient {
     const lifetimeMs = (grant.expires_in ?? 3600) * 1000;
     this.#token = { value: grant.access_token, renewAt: Date.now() + Math.max(0, lifetimeMs - TOKEN_RENEW_MARGIN_MS) };
     return grant.access_token;
+  }
+
+  async #tokenEndpoint(): Promise<string> {
+    if (this.#tokenEndpointUrl !== undefined) return this.#tokenEndpointUrl;
+    const discovery = await this.#json<{ token_endpoint?: string }>(
+      `${this.host}/oidc/.well-known/oauth-authorization-server`,
+      {},
+      "token-endpoint-failed",
+    );
+    if (typeof discovery.token_endpoint !== "string") {
+      throw new WorkspaceError("unexpected-answer", "the workspace's OAuth discovery document has no token_endpoint");
+    }
+    this.#tokenEndpointUrl = discovery.token_endpoint;
+    return this.#tokenEndpointUrl;
   }
 
   /** A call to the workspace REST API with the service principal's token. */

@@ -14,8 +14,7 @@ export function decodePath(url: string | undefined): string {
   if (url.length > MAX_URL_LENGTH) {
     throw new GatewayError("PATH_REJECTED", `The URL is longer than ${MAX_URL_LENGTH} characters.`);
   }
-  const queryAt = url.indexOf("?");
-  const raw = queryAt === -1 ? url : url.slice(0, queryAt);
+  const raw = pathOf(url);
   let decoded: string;
   try {
     decoded = raw.includes("%") ? decodeURIComponent(raw) : raw;
@@ -26,4 +25,10 @@ export function decodePath(url: string | undefined): string {
     throw new GatewayError("PATH_REJECTED", "The URL path contains control characters or a backslash.");
   }
   return decoded;
+}
+
+/** The request target without its query string, still percent-encoded. */
+export function pathOf(url: string): string {
+  const queryAt = url.indexOf("?");
+  return queryAt === -1 ? url : url.slice(0, queryAt);
 }

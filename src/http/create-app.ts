@@ -6,7 +6,7 @@ import { GatewayError, isGatewayError } from "../errors.js";
 import { displayName } from "../identity/identity.js";
 import { checkCrossSite } from "../guards/cross-site.js";
 import { classifyRoute } from "../guards/classify-route.js";
-import { decodePath } from "../guards/decode-path.js";
+import { decodePath, pathOf } from "../guards/decode-path.js";
 import { checkHeaderSpellings } from "../guards/header-spellings.js";
 import { isCredentialOrIdentityHeader, readForwardedClaims } from "../identity/forwarded-headers.js";
 import type { IdentityResolver } from "../identity/resolve-identity.js";
@@ -71,7 +71,7 @@ export function createApp(deps: AppDependencies): express.Express {
 /** Request id, typed context, and (when the response ends) the access line and metrics. */
 function requestScope(deps: AppDependencies) {
   return function requestScope(req: Request, res: Response, next: NextFunction): void {
-    const context = createRequestContext(req, rawPath(req.url));
+    const context = createRequestContext(req, pathOf(req.url ?? "/"));
     res.setHeader("X-Request-Id", context.requestId);
     // Browser hardening for everything served from the app's origin (MLflow sets the
     // same on its own responses): no framing by other sites, no MIME sniffing.
@@ -167,8 +167,9 @@ function attribution() {
     if (operation === undefined || !ATTRIBUTED_OPERATIONS.has(operation) || context.identity === undefined) return next();
     const who = displayName(context.identity);
     readJsonBody(req).then((body) => {
-      const rewritten = attributeRequest(operation, body, who);
-      context.replacementBody = Buffer.from(JSON.stringify(rewritten ?? body));
+      const rewritten = attributeRequest(operation, body.parsed, who);
+      // The stream is consumed either way: forward the rewrite, or the original bytes.
+      context.replacementBody = rewritten === undefined ? body.raw : Buffer.from(JSON.stringify(rewritten));
       next();
     }, next);
   };
@@ -227,10 +228,4 @@ function errorResponder(deps: AppDependencies) {
     if (context.metricClass !== "gateway") context.metricClass = context.route?.operationClass ?? "refused";
     sendError(req, res, gatewayError, { requestId: context.requestId, path: context.path });
   };
-}
-
-function rawPath(url: string | undefined): string {
-  const value = url ?? "/";
-  const queryAt = value.indexOf("?");
-  return queryAt === -1 ? value : value.slice(0, queryAt);
 }
