@@ -25,6 +25,8 @@ export type GatewayErrorCode =
   | "UNAUTHENTICATED"
   | "IDENTITY_UNAVAILABLE"
   | "SHUTTING_DOWN"
+  | "POLICY_DENIED"
+  | "AUDIT_UNAVAILABLE"
   | "INTERNAL";
 
 /** MLflow's own `error_code` vocabulary (mlflow/protos/databricks.proto), so clients map them. */
@@ -65,6 +67,8 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   UNAUTHENTICATED: { status: 401, mlflowCode: "UNAUTHENTICATED" },
   IDENTITY_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   SHUTTING_DOWN: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
+  POLICY_DENIED: { status: 403, mlflowCode: "PERMISSION_DENIED" },
+  AUDIT_UNAVAILABLE: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   INTERNAL: { status: 500, mlflowCode: "INTERNAL_ERROR" },
 };
 

@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createAuditTrail } from "./audit/create-audit-trail.js";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import type { Config } from "./config/config.js";
 import { BackendCheck } from "./databricks/backend-check.js";
@@ -17,6 +18,7 @@ import { createIdentityResolver } from "./identity/resolve-identity.js";
 import { TokenVerifier } from "./identity/token-verifier.js";
 import { DEFAULT_KEYS_OPTIONS, WorkspaceKeys } from "./identity/workspace-keys.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { Policy } from "./policy/policy.js";
 import { createMlflowProxy } from "./proxy/create-proxy.js";
 import { loadRouteTable } from "./routes/route-table.js";
 import { buildChildCommand } from "./supervisor/child-command.js";
@@ -27,6 +29,8 @@ import { Supervisor } from "./supervisor/supervisor.js";
 /** Databricks Apps sends SIGKILL 15 s after SIGTERM; finish (or give up) before that. */
 const SHUTDOWN_DEADLINE_MS = 14_500;
 const LOG_FLUSH_TIMEOUT_MS = 500;
+/** The audit flush stops this long before the deadline, leaving time to log and exit. */
+const AUDIT_FLUSH_MARGIN_MS = 1_000;
 /** Exit codes an operator (or a test) can tell apart. */
 const EXIT_CONFIG_INVALID = 2;
 const EXIT_STARTUP_FAILED = 3;
@@ -85,6 +89,8 @@ async function run(config: Config, logger: Logger): Promise<void> {
   // Databricks mode: prove once that the credentials work, then keep an eye on it.
   const workspace = config.databricks === undefined ? undefined : new WorkspaceClient(config.databricks);
   const backend = workspace === undefined ? undefined : new BackendCheck(workspace, logger);
+  const audit = createAuditTrail(config.audit, { workspace, logger });
+  metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
 
   const proxy = createMlflowProxy({
     target: supervisor.baseUrl,
@@ -97,6 +103,8 @@ async function run(config: Config, logger: Logger): Promise<void> {
   const app = createApp({
     routes,
     identity,
+    policy: new Policy(config.policy),
+    audit,
     supervisor,
     proxy,
     metrics,
@@ -108,7 +116,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
       version: { gateway: readPackageVersion(), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
       supervisor,
       metrics,
-      checks: backend === undefined ? [] : [backend],
+      checks: backend === undefined ? [audit] : [backend, audit],
       isShuttingDown: () => shuttingDown,
     },
   });
@@ -123,6 +131,10 @@ async function run(config: Config, logger: Logger): Promise<void> {
     dataDir: config.dataDir,
     databricksHost: config.databricks?.host,
     databricksAuth: config.databricks?.auth.kind,
+    auditSinks: config.audit.sinks,
+    auditDir: config.audit.dir,
+    auditVolume: config.audit.volumePath,
+    auditStream: audit.stream,
   });
   supervisor.start();
   void backend?.start();
@@ -131,6 +143,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
+    const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
     // Never outlive the platform's SIGKILL with a half-done shutdown.
     setTimeout(() => {
       logger.error("shutdown took too long; exiting now");
@@ -140,8 +153,10 @@ async function run(config: Config, logger: Logger): Promise<void> {
     if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
     backend?.stop();
     proxy.agent.destroy();
-    await supervisor.stop();
-    logger.info("gateway stopped", { drained });
+    // Every call has ended, so every event is recorded: flush the audit sinks while the
+    // child stops, leaving a margin before the deadline to log and exit.
+    await Promise.all([supervisor.stop(), audit.close(deadline - AUDIT_FLUSH_MARGIN_MS)]);
+    logger.info("gateway stopped", { drained, auditStats: audit.stats() });
     await flushLogger(logger, LOG_FLUSH_TIMEOUT_MS);
     process.exit(0);
   };

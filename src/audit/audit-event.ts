@@ -36,9 +36,12 @@ export interface AuditOutcome {
   status: number;
   /** MLflow's error_code when the answer was an error the gateway knows of. */
   error_code: string | null;
-  decision: "allow" | "deny";
-  /** The stage or rule that decided (e.g. "identity", "route", "cross-site"). */
+  /** "undecided" when the call ended before any rule judged it (shutdown, client gone). */
+  decision: "allow" | "deny" | "undecided";
+  /** The stage or rule that decided (e.g. "identity", "route", "cross-site", "read-only", "default-write"). */
   decided_by: string;
+  /** The gateway's own error code when the gateway answered (UNAUTHENTICATED, POLICY_DENIED, ...). */
+  gateway_error: string | null;
   /** The client went away before the answer was complete. */
   abandoned: boolean;
 }
@@ -51,7 +54,7 @@ export interface AuditEvent {
   principal: AuditPrincipal;
   source_ip: string | null;
   user_agent: string | null;
-  service: MlflowService | "unknown";
+  service: MlflowService | "gateway" | "unknown";
   action: string;
   method: string;
   path: string;

@@ -1,4 +1,6 @@
+import type { AuditConfig } from "./audit-config.js";
 import type { IdentityConfig } from "./identity-config.js";
+import type { PolicyConfig } from "./policy-config.js";
 import type { Secret } from "./secret.js";
 
 export type GatewayMode = "local" | "databricks";
@@ -32,6 +34,8 @@ export interface Config {
   mlflow: MlflowChildConfig;
   databricks: DatabricksConfig | undefined;
   identity: IdentityConfig;
+  policy: PolicyConfig;
+  audit: AuditConfig;
   /** Local mode: where SQLite and artifacts live. */
   dataDir: string | undefined;
   upstreamTimeoutMs: number;

@@ -2,7 +2,9 @@ import path from "node:path";
 import { GatewayError } from "../errors.js";
 import type { Config, DatabricksConfig, GatewayMode, LogLevel } from "./config.js";
 import { normaliseHost, readDatabricks } from "./databricks-config.js";
+import { readAudit } from "./audit-config.js";
 import { readIdentity } from "./identity-config.js";
+import { readPolicy } from "./policy-config.js";
 import { type ConfigProblem, type Env, EnvReader, show } from "./env-reader.js";
 
 export type { ConfigProblem } from "./env-reader.js";
@@ -137,6 +139,8 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     databricksHost: databricks?.host ?? (rawHost === undefined ? undefined : normaliseHost(rawHost)),
     listenHost,
   });
+  const policy = readPolicy(reader, { localUser: identity.mode === "local" ? identity.localUser : undefined });
+  const audit = readAudit(reader, problems, { databricksMode: mode === "databricks", dataDir, repoRoot: defaults.repoRoot });
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -154,6 +158,8 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     },
     databricks,
     identity,
+    policy,
+    audit,
     dataDir,
     upstreamTimeoutMs: upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
     shutdownGraceMs: shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import express from "express";
 import { ATTRIBUTED_OPERATIONS, attributeRequest } from "../attribution/attribute-request.js";
+import type { AuditTrail } from "../audit/audit-trail.js";
 import { readJsonBody } from "../attribution/read-json-body.js";
 import { GatewayError, isGatewayError } from "../errors.js";
 import { displayName } from "../identity/identity.js";
@@ -15,10 +16,14 @@ import { serveModelVersionArtifact } from "../databricks/model-version-artifact.
 import type { WorkspaceClient } from "../databricks/workspace-client.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { Policy } from "../policy/policy.js";
 import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js";
 import type { RouteTable } from "../routes/route-table.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
 import { logAccess } from "./access-log.js";
+import { ADMIN_PREFIX, serveAdminPage } from "./admin-pages.js";
+import { auditGate, auditScope } from "./audit-stage.js";
+import { BODY_SAMPLE_LIMIT } from "./body-observer.js";
 import { GATEWAY_PREFIX, type GatewayEndpointsOptions, serveGatewayEndpoint } from "./gateway-endpoints.js";
 import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
 import { sendError } from "./send-error.js";
@@ -26,6 +31,8 @@ import { sendError } from "./send-error.js";
 export interface AppDependencies {
   routes: RouteTable;
   identity: IdentityResolver;
+  policy: Policy;
+  audit: AuditTrail;
   supervisor: Supervisor;
   proxy: MlflowProxy;
   metrics: GatewayMetrics;
@@ -40,12 +47,14 @@ export interface AppDependencies {
 
 /**
  * The request pipeline. Its order is the architecture:
- *   request scope -> shutdown gate -> gateway endpoints -> header spellings -> identity
- *   -> route classification -> cross-site guard -> [policy] -> [audit] -> attribution
- *   -> backend gate -> Unity Catalog files -> child readiness -> proxy, and one error
- *   responder for all of them.
- * Identity comes before routing so an unauthenticated caller learns nothing about routes.
- * Stages in brackets arrive with the policy and audit work and slot in where shown.
+ *   request scope -> audit scope -> path decoding -> shutdown gate -> gateway endpoints -> header spellings
+ *   -> identity -> admin pages -> route classification -> cross-site guard -> policy
+ *   -> audit gate -> attribution -> backend gate -> Unity Catalog files -> child readiness
+ *   -> proxy, and one error responder for all of them.
+ * The audit scope comes second so that every call, however early it is refused, gets its
+ * one event. Identity comes before routing so an unauthenticated caller learns nothing
+ * about routes. The audit gate comes after the policy: a call the policy refuses is
+ * refused (and audited) the same way whether or not the audit sinks are healthy.
  */
 export function createApp(deps: AppDependencies): express.Express {
   const app = express();
@@ -53,12 +62,17 @@ export function createApp(deps: AppDependencies): express.Express {
   app.set("etag", false);
 
   app.use(requestScope(deps));
+  app.use(auditScope(deps));
+  app.use(decodeRequestPath());
   app.use(shutdownGate(deps));
   app.use(gatewayEndpoints(deps));
   app.use(headerSpellings());
   app.use(identify(deps));
+  app.use(adminPages(deps));
   app.use(routeClassification(deps));
   app.use(crossSiteGuard());
+  app.use(authorize(deps));
+  app.use(auditGate(deps));
   app.use(attribution());
   app.use(backendGate(deps));
   app.use(unityCatalogFiles(deps));
@@ -85,12 +99,14 @@ function requestScope(deps: AppDependencies) {
       deps.metrics.observeRequest(context.metricClass, status, durationMs / 1000);
       logAccess(deps.logger, req, res, context, status, durationMs);
     });
-    try {
-      context.path = decodePath(req.url);
-    } catch (error) {
-      next(error);
-      return;
-    }
+    next();
+  };
+}
+
+/** The path MLflow's router will see; a path that cannot be decoded safely is refused (and audited). */
+function decodeRequestPath() {
+  return function decodeRequestPath(req: Request, _res: Response, next: NextFunction): void {
+    contextOf(req).path = decodePath(req.url);
     next();
   };
 }
@@ -107,7 +123,7 @@ function shutdownGate(deps: AppDependencies) {
 function gatewayEndpoints(deps: AppDependencies) {
   return function gatewayEndpoints(req: Request, res: Response, next: NextFunction): void {
     const context = contextOf(req);
-    if (!context.path.startsWith(GATEWAY_PREFIX)) return next();
+    if (!context.path.startsWith(GATEWAY_PREFIX) || context.path.startsWith(ADMIN_PREFIX)) return next();
     context.metricClass = "gateway";
     serveGatewayEndpoint(context.path, req, res, deps.endpoints).catch(next);
   };
@@ -138,6 +154,26 @@ function identify(deps: AppDependencies) {
   };
 }
 
+/** The audit viewer, after identity: only the gateway's admins may read the trail. */
+function adminPages(deps: AppDependencies) {
+  return function adminPages(req: Request, res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    if (!context.path.startsWith(ADMIN_PREFIX) || context.identity === undefined) return next();
+    context.metricClass = "gateway";
+    context.decision = deps.policy.decideAdmin(context.identity);
+    if (!context.decision.allow) {
+      next(
+        new GatewayError(
+          "POLICY_DENIED",
+          `Only the gateway's admins may read the audit trail; ${displayName(context.identity)} is not one (GATEWAY_ADMINS).`,
+        ),
+      );
+      return;
+    }
+    serveAdminPage(context.path, req.url, req, res, deps.audit);
+  };
+}
+
 function routeClassification(deps: AppDependencies) {
   return function routeClassification(req: Request, _res: Response, next: NextFunction): void {
     const context = contextOf(req);
@@ -155,6 +191,24 @@ function crossSiteGuard() {
   };
 }
 
+/** Decides whether this person may make this MLflow call (policy/policy.ts); the rule is audited. */
+function authorize(deps: AppDependencies) {
+  return function authorize(req: Request, _res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    const { identity, route } = context;
+    if (identity === undefined || route === undefined) return next();
+    const decision = deps.policy.decide(identity, route.operationClass);
+    context.decision = decision;
+    if (decision.allow) return next();
+    next(
+      new GatewayError(
+        "POLICY_DENIED",
+        `${displayName(identity)} may read but not change anything in this MLflow (rule ${decision.rule}); ${route.route.operation} was not performed. Ask an admin for write access.`,
+      ),
+    );
+  };
+}
+
 /**
  * Writes the verified person into the few requests that record one (a run's user_id and
  * mlflow.user tag), whatever the client claimed. Only those small JSON bodies are read;
@@ -167,6 +221,8 @@ function attribution() {
     if (operation === undefined || !ATTRIBUTED_OPERATIONS.has(operation) || context.identity === undefined) return next();
     const who = displayName(context.identity);
     readJsonBody(req).then((body) => {
+      context.parsedBody = body.parsed;
+      context.bytesIn = body.raw.length;
       const rewritten = attributeRequest(operation, body.parsed, who);
       // The stream is consumed either way: forward the rewrite, or the original bytes.
       context.replacementBody = rewritten === undefined ? body.raw : Buffer.from(JSON.stringify(rewritten));
@@ -225,7 +281,45 @@ function errorResponder(deps: AppDependencies) {
       });
     }
     context.errorCode = gatewayError.code;
+    context.mlflowErrorCode = gatewayError.mlflowCode;
     if (context.metricClass !== "gateway") context.metricClass = context.route?.operationClass ?? "refused";
-    sendError(req, res, gatewayError, { requestId: context.requestId, path: context.path });
+    const respond = (): void => sendError(req, res, gatewayError, { requestId: context.requestId, path: context.path });
+    // A refused call's small JSON body names what it tried to touch (the run it meant to
+    // delete): read it for the audit trail before answering. Large or other bodies are not.
+    if (isSmallUnreadJson(req)) sampleBody(req, context).then(respond, respond);
+    else respond();
   };
+}
+
+function isSmallUnreadJson(req: Request): boolean {
+  const length = Number(req.headers["content-length"] ?? Number.NaN);
+  const type = (req.headers["content-type"] ?? "").toLowerCase();
+  return type.includes("json") && length > 0 && length <= BODY_SAMPLE_LIMIT && !req.complete && req.readableFlowing === null;
+}
+
+/** How long a refusal waits for a small body to arrive before answering anyway. */
+const SAMPLE_WAIT_MS = 1_000;
+
+async function sampleBody(req: Request, context: ReturnType<typeof contextOf>): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, SAMPLE_WAIT_MS);
+    function done(): void {
+      clearTimeout(timer);
+      req.off("data", onData);
+      req.off("end", done);
+      req.off("error", done);
+      resolve();
+    }
+    function onData(chunk: Buffer): void {
+      size += chunk.length;
+      if (size <= BODY_SAMPLE_LIMIT) chunks.push(chunk);
+    }
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("error", done);
+  });
+  context.bytesIn = size;
+  if (req.complete && size <= BODY_SAMPLE_LIMIT) context.bodySample = chunks;
 }

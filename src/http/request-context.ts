@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Identity } from "../identity/identity.js";
+import type { Decision } from "../policy/policy.js";
 import type { RouteMatch } from "../routes/route-table.js";
 
 /**
@@ -12,6 +13,8 @@ export interface RequestContext {
   requestId: string;
   /** process.hrtime.bigint() when the request arrived. */
   startedAt: bigint;
+  /** Wall-clock time (epoch ms) when the request arrived, for the audit trail. */
+  receivedAt: number;
   /** Percent-decoded path, the one MLflow's router will see. */
   path: string;
   /** The caller, once the identity stage has proved who it is. */
@@ -29,6 +32,18 @@ export interface RequestContext {
   replacementBody: Buffer | undefined;
   /** Set when the gateway answered itself with an error code (for logs and metrics). */
   errorCode: string | undefined;
+  /** MLflow's error_code of an error answer (the gateway's, or read from the child's answer). */
+  mlflowErrorCode: string | undefined;
+  /** The policy's verdict, or the refusal of a later gate (audit unavailable). */
+  decision: Decision | { allow: false; rule: "audit-unavailable" } | undefined;
+  /** Request body bytes received (counted as they stream through, never buffered for it). */
+  bytesIn: number;
+  /** Response body bytes relayed from the child. */
+  bytesOut: number;
+  /** A copy of a small JSON request body as it streamed past, for the audit trail's object ids. */
+  bodySample: Buffer[] | undefined;
+  /** A JSON body the gateway had to read whole anyway (attribution), already parsed. */
+  parsedBody: unknown;
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -42,6 +57,7 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
   const context: RequestContext = {
     requestId,
     startedAt: process.hrtime.bigint(),
+    receivedAt: Date.now(),
     path,
     identity: undefined,
     clientIp: firstHeader(req.headers["x-real-ip"]) ?? req.socket.remoteAddress,
@@ -51,6 +67,12 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     metricClass: "unmatched",
     errorCode: undefined,
     replacementBody: undefined,
+    mlflowErrorCode: undefined,
+    decision: undefined,
+    bytesIn: 0,
+    bytesOut: 0,
+    bodySample: undefined,
+    parsedBody: undefined,
   };
   contexts.set(req, context);
   return context;

@@ -10,6 +10,8 @@ export interface GatewayMetrics {
   observeChild(status: SupervisorStatus): void;
   /** Reports the identity key set's fetch counters (a refetch storm would show here). */
   trackKeyFetches(read: () => { fetches: number; failures: number }): void;
+  /** Reports the audit trail's counters: events recorded and the slowest sink's backlog. */
+  trackAudit(read: () => { events: number; digests: number; queued: number; ok: boolean }): void;
 }
 
 /** Prometheus metrics in a registry of our own (never prom-client's global one). */
@@ -67,6 +69,33 @@ export function createMetrics(): GatewayMetrics {
         collect() {
           this.reset();
           this.inc(read().failures);
+        },
+      });
+    },
+    trackAudit(read) {
+      new Counter({
+        name: "mlflow_gateway_audit_events_total",
+        help: "Audit events recorded (one per MLflow API call).",
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(read().events);
+        },
+      });
+      new Gauge({
+        name: "mlflow_gateway_audit_queue_events",
+        help: "Audit records accepted but not yet written by the slowest sink (file: on disk; volume: in the volume).",
+        registers: [registry],
+        collect() {
+          this.set(read().queued);
+        },
+      });
+      new Gauge({
+        name: "mlflow_gateway_audit_durable",
+        help: "1 while every durable audit sink can keep events; 0 while the failure policy applies.",
+        registers: [registry],
+        collect() {
+          this.set(read().ok ? 1 : 0);
         },
       });
     },

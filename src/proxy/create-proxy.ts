@@ -2,6 +2,7 @@ import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } 
 import type { Socket } from "node:net";
 import { createProxyMiddleware, type RequestHandler } from "http-proxy-middleware";
 import { GatewayError } from "../errors.js";
+import { observeRequestBody } from "../http/body-observer.js";
 import { contextOf } from "../http/request-context.js";
 import { sendError } from "../http/send-error.js";
 import type { Logger } from "../log/create-logger.js";
@@ -59,6 +60,8 @@ export function createMlflowProxy(options: ProxyOptions): MlflowProxy {
           proxyReq.setHeader("content-type", "application/json");
           proxyReq.setHeader("content-length", String(context.replacementBody.length));
           proxyReq.write(context.replacementBody);
+        } else {
+          observeRequestBody(req, context);
         }
         proxyReq.setTimeout(options.upstreamTimeoutMs, () => {
           timedOut.add(req);
@@ -96,6 +99,7 @@ function onProxyError(error: Error, req: IncomingMessage, res: ServerResponse | 
         retryAfterSeconds: RETRY_AFTER_SECONDS,
       });
   context.errorCode = gatewayError.code;
+  context.mlflowErrorCode = gatewayError.mlflowCode;
   options.logger.warn("proxy to mlflow failed", {
     requestId: context.requestId,
     code: gatewayError.code,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors.js";
 import { isApiPath } from "../http/api-paths.js";
+import { observeResponseBody } from "../http/body-observer.js";
 import { contextOf } from "../http/request-context.js";
 import { sendError } from "../http/send-error.js";
 
@@ -19,6 +20,7 @@ export function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, r
   if (status >= 500 && isApiPath(context.path) && !type.includes("json")) {
     proxyRes.resume();
     context.errorCode = "UPSTREAM_ERROR";
+    context.mlflowErrorCode = "INTERNAL_ERROR";
     const error = new GatewayError(
       "UPSTREAM_ERROR",
       `MLflow failed to handle this request (status ${status}). Its log (in the gateway's log, request ${context.requestId}) has the details.`,
@@ -42,5 +44,6 @@ export function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, r
   // Cut the client off if the child's answer breaks midway, instead of a silent truncation.
   proxyRes.on("error", () => res.destroy());
   proxyRes.on("aborted", () => res.destroy());
+  observeResponseBody(proxyRes, context);
   proxyRes.pipe(res);
 }

@@ -31,6 +31,8 @@ export interface FrontDoor {
   login(userName: string): string;
   /** Requests the front door refused itself (never reached the gateway). */
   refused: number;
+  /** Every request handed to the gateway, with the request id the front door gave it and the status it got. */
+  forwarded: Array<{ method: string; path: string; requestId: string; status: number | undefined }>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   const sessions = new Map<string, PublicUser>();
   const keys = createRemoteJWKSet(new URL(`${workspace.url}/oidc/v1/keys`));
   const state = { refused: 0 };
+  const forwarded: FrontDoor["forwarded"] = [];
 
   const findUser = (name: string): PublicUser | undefined => workspace.users.find((u) => u.userName === name || u.id === name);
 
@@ -107,10 +110,14 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     headers["x-forwarded-host"] = req.headers.host ?? "";
     headers["x-forwarded-proto"] = "http";
     headers["x-real-ip"] = req.socket.remoteAddress ?? "";
-    headers["x-request-id"] = randomUUID();
+    const requestId = randomUUID();
+    headers["x-request-id"] = requestId;
     if (options.userAuthorization && caller.token !== undefined) headers["x-forwarded-access-token"] = caller.token;
     const upstream = new URL(options.upstream);
+    const entry: FrontDoor["forwarded"][number] = { method: req.method ?? "GET", path: req.url ?? "/", requestId, status: undefined };
+    forwarded.push(entry);
     const outbound = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (answer) => {
+      entry.status = answer.statusCode;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
@@ -135,6 +142,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     get refused() {
       return state.refused;
     },
+    forwarded,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -13,14 +13,15 @@ describe("a gateway started with bad configuration", () => {
   it("exits non-zero listing every problem, without starting anything", async () => {
     const result = await runGateway({ MLFLOW_TRACKING_URI: "databricks", PORT: "http", DATABRICKS_CLIENT_SECRET: "top-secret-value" });
     assert.equal(result.exitCode, 2);
-    assert.match(result.stderr, /Configuration is invalid \(3 problems\)/);
+    assert.match(result.stderr, /Configuration is invalid \(4 problems\)/);
     assert.match(result.stderr, /PORT: "http" is not a TCP port number/);
     assert.match(result.stderr, /DATABRICKS_HOST: is not set/);
     assert.match(result.stderr, /DATABRICKS_CLIENT_ID: is not set/);
+    assert.match(result.stderr, /GATEWAY_AUDIT_HMAC_KEY: is not set/);
     assert.ok(!`${result.stdout}${result.stderr}`.includes("top-secret-value"), "the secret is never printed");
     const logLine = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { code?: string; problems?: unknown[] };
     assert.equal(logLine.code, "CONFIG_INVALID");
-    assert.equal(logLine.problems?.length, 3);
+    assert.equal(logLine.problems?.length, 4);
   });
 
   it("says which port is taken when it cannot listen", async () => {

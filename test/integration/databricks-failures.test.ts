@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { findFreePort } from "../../src/supervisor/free-port.js";
 import { sleep } from "../../src/supervisor/wait-for-health.js";
+import { TEST_AUDIT_KEY } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 
 const SP = { applicationId: "6f1c2d3e-0000-4000-8000-00000000a11e", secret: "dose-correct-secret-value-0001" };
@@ -38,6 +42,8 @@ function env(host: string, secret = SP.secret): Record<string, string> {
     DATABRICKS_HOST: host,
     DATABRICKS_CLIENT_ID: SP.applicationId,
     DATABRICKS_CLIENT_SECRET: secret,
+    GATEWAY_AUDIT_HMAC_KEY: TEST_AUDIT_KEY,
+    GATEWAY_AUDIT_DIR: mkdtempSync(path.join(tmpdir(), "gateway-audit-")),
   };
 }
 

@@ -11,11 +11,12 @@ import { type GatewayProcess, startGateway } from "./gateway-process.js";
 export async function startIdentityStack(
   mode: "headers" | "token",
   userNames: string[],
+  env: Record<string, string> = {},
 ): Promise<{ emulator: WorkspaceEmulator; gateway: GatewayProcess }> {
   const port = await findFreePort();
   const [emulator, gateway] = await Promise.allSettled([
     startWorkspaceEmulator({ port, users: userNames.map((userName) => ({ userName })) }),
-    startGateway({ env: { GATEWAY_IDENTITY_MODE: mode, DATABRICKS_HOST: `http://127.0.0.1:${port}` } }),
+    startGateway({ env: { GATEWAY_IDENTITY_MODE: mode, DATABRICKS_HOST: `http://127.0.0.1:${port}`, ...env } }),
   ]);
   if (emulator.status === "fulfilled" && gateway.status === "fulfilled") return { emulator: emulator.value, gateway: gateway.value };
   if (emulator.status === "fulfilled") await emulator.value.stop();

@@ -7,6 +7,8 @@ import { ConfigError, loadConfig } from "../../../src/config/load-config.js";
 const defaults = { repoRoot: "/srv/app" };
 const SECRET = "s3cr3t-value-never-printed";
 
+const AUDIT_KEY = "unit-test-audit-key-0123456789abcdefgh";
+
 function problemsOf(env: Record<string, string>): ConfigError {
   try {
     loadConfig(env, defaults);
@@ -53,6 +55,7 @@ describe("loadConfig in Databricks mode", () => {
     DATABRICKS_HOST: "adb-1.azuredatabricks.net",
     DATABRICKS_CLIENT_ID: "sp-id",
     DATABRICKS_CLIENT_SECRET: SECRET,
+    GATEWAY_AUDIT_HMAC_KEY: AUDIT_KEY,
   };
 
   it("uses Unity Catalog by default, https for a bare host, OAuth M2M, all interfaces and header identity", () => {
@@ -76,7 +79,10 @@ describe("loadConfig in Databricks mode", () => {
   });
 
   it("uses a token when it is the only credential, and keeps an explicit http:// host", () => {
-    const config = loadConfig({ MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "http://127.0.0.1:9999/", DATABRICKS_TOKEN: SECRET }, defaults);
+    const config = loadConfig(
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "http://127.0.0.1:9999/", DATABRICKS_TOKEN: SECRET, GATEWAY_AUDIT_HMAC_KEY: AUDIT_KEY },
+      defaults,
+    );
     assert.equal(config.databricks?.host, "http://127.0.0.1:9999");
     assert.equal(config.databricks?.auth.kind, "pat");
   });
@@ -91,8 +97,15 @@ describe("configuration problems", () => {
   it("reports every problem at once, each naming the variable and a fix", () => {
     const error = problemsOf({ MLFLOW_TRACKING_URI: "databricks", PORT: "eighty", GATEWAY_MLFLOW_WORKERS: "0", GATEWAY_LOG_LEVEL: "loud" });
     const variables = error.problems.map((p) => p.variable).sort();
-    assert.deepEqual(variables, ["DATABRICKS_CLIENT_ID", "DATABRICKS_HOST", "GATEWAY_LOG_LEVEL", "GATEWAY_MLFLOW_WORKERS", "PORT"]);
-    assert.match(error.message, /^Configuration is invalid \(5 problems\):/);
+    assert.deepEqual(variables, [
+      "DATABRICKS_CLIENT_ID",
+      "DATABRICKS_HOST",
+      "GATEWAY_AUDIT_HMAC_KEY",
+      "GATEWAY_LOG_LEVEL",
+      "GATEWAY_MLFLOW_WORKERS",
+      "PORT",
+    ]);
+    assert.match(error.message, /^Configuration is invalid \(6 problems\):/);
     for (const problem of error.problems) {
       assert.ok(problem.fix.length > 10, `${problem.variable} has a fix`);
       assert.ok(error.message.includes(`${problem.variable}: ${problem.message} Fix: ${problem.fix}`));

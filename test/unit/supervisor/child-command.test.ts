@@ -39,10 +39,12 @@ describe("buildChildCommand", () => {
         DATABRICKS_CLIENT_SECRET: SECRET,
         DATABRICKS_TOKEN: "dapi",
         DATABRICKS_AUTH_TYPE: "oauth-m2m",
+        GATEWAY_AUDIT_HMAC_KEY: "unit-test-audit-key-0123456789abcdefgh",
       },
       { repoRoot: "/r" },
     );
-    const command = buildChildCommand(config, "mlflow", 5001, { DATABRICKS_TOKEN: "dapi-inherited" });
+    const command = buildChildCommand(config, "mlflow", 5001, { DATABRICKS_TOKEN: "dapi-inherited", GATEWAY_AUDIT_HMAC_KEY: "inherited-key" });
+    assert.equal(command.env["GATEWAY_AUDIT_HMAC_KEY"], undefined, "the digest key never reaches the child");
     assert.equal(argValue(command.args, "--backend-store-uri"), "databricks");
     assert.equal(argValue(command.args, "--registry-store-uri"), "databricks-uc");
     assert.ok(command.args.includes("--no-serve-artifacts"));
