@@ -104,9 +104,12 @@ export class AuditTrail implements ReadinessCheck {
     this.#write(record);
   }
 
-  /** A signed digest vouching for the chain so far, if anything was added since the last one. */
-  digest(reason: string): void {
-    if (this.#closed || this.#chain.seq === this.#digestedSeq) return;
+  /**
+   * A signed digest vouching for the chain so far, if anything was added since the last one;
+   * the shutdown digest is always written, so a reviewer can tell a stream ended cleanly.
+   */
+  digest(reason: string, always = false): void {
+    if (this.#closed || (!always && this.#chain.seq === this.#digestedSeq)) return;
     const coversSeq = this.#chain.seq;
     const coversHash = this.#chain.lastHash;
     const record: AuditDigestRecord = this.#chain.append({
@@ -184,7 +187,7 @@ export class AuditTrail implements ReadinessCheck {
 
   /** Final digest, then every sink flushed, all by `deadline` (epoch ms). */
   async close(deadline: number): Promise<void> {
-    this.digest("shutdown");
+    this.digest("shutdown", true);
     this.#closed = true;
     clearInterval(this.#digestTimer);
     // Winston hands records over asynchronously: wait until every sink has them all.

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { matchesAuditQuery, parseAuditQuery } from "../audit/audit-query.js";
+import { auditQueryMatcher, parseAuditQuery } from "../audit/audit-query.js";
 import type { AuditEventRecord } from "../audit/audit-record.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { GatewayError } from "../errors.js";
@@ -29,11 +29,12 @@ export function serveAdminPage(path: string, url: string, req: IncomingMessage, 
   const { query, problems } = parseAuditQuery((name) => params.get(name) ?? undefined);
   if (problems.length > 0) throw new GatewayError("PARAMETER_REJECTED", problems.join(" "));
   const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+  const matches = auditQueryMatcher(query);
   const recent = audit.recent();
   const events: AuditEventRecord[] = [];
   for (let i = recent.length - 1; i >= 0 && events.length < limit; i -= 1) {
     const record = recent[i];
-    if (record !== undefined && matchesAuditQuery(record, query)) events.push(record);
+    if (record !== undefined && matches(record)) events.push(record);
   }
   res.setHeader("Cache-Control", "no-store");
   if (path.endsWith("/events")) {

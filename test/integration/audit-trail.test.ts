@@ -278,7 +278,7 @@ describe("audit trail: one tamper-evident event per MLflow call", () => {
 
       const edited = [...lines];
       edited[9] = (edited[9] as string).replace(/"status":\d+/, '"status":200').replace(/"action":"[A-Za-z]+"/, '"action":"GetExperiment"');
-      if (edited[9] === lines[9]) edited[9] = (edited[9]).replace('"method":"', '"method":"X');
+      if (edited[9] === lines[9]) edited[9] = edited[9].replace('"method":"', '"method":"X');
       writeFileSync(file, `${edited.join("\n")}\n`);
       const editedResult = await runAuditCli(["verify", copy], key);
       assert.equal(editedResult.exitCode, 1);
