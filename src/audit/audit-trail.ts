@@ -30,6 +30,8 @@ export interface AuditStats {
 }
 
 const DEFAULT_RECENT_LIMIT = 10_000;
+/** How often the sinks' health is looked at, so a failure is logged even with no traffic. */
+const HEALTH_WATCH_MS = 1_000;
 /** Time the winston pipeline gets to hand the last records to the sinks at shutdown. */
 const HANDOFF_WAIT_MS = 500;
 
@@ -70,6 +72,7 @@ export class AuditTrail implements ReadinessCheck {
   readonly #recent: AuditEventRecord[] = [];
   readonly #recentLimit: number;
   readonly #digestTimer: NodeJS.Timeout;
+  readonly #healthTimer: NodeJS.Timeout;
   #records = 0;
   #events = 0;
   #digests = 0;
@@ -89,6 +92,8 @@ export class AuditTrail implements ReadinessCheck {
     });
     this.#digestTimer = setInterval(() => this.digest("interval"), options.digestIntervalMs);
     this.#digestTimer.unref();
+    this.#healthTimer = setInterval(() => this.#watchHealth(), HEALTH_WATCH_MS);
+    this.#healthTimer.unref();
   }
 
   /** Chains and hands one event to every sink. Never throws, never waits. */
@@ -156,16 +161,8 @@ export class AuditTrail implements ReadinessCheck {
    * (503) rather than performed unaudited, unless the operator chose otherwise.
    */
   refusal(operationClass: OperationClass): GatewayError | undefined {
-    const failing = this.#failing();
-    if (failing.length === 0) {
-      if (this.#wasFailing) this.#options.logger.warn("audit trail is recording durably again; calls are accepted");
-      this.#wasFailing = false;
-      return undefined;
-    }
-    if (!this.#wasFailing) {
-      this.#options.logger.error("audit trail cannot record durably; applying the failure policy", { policy: this.#options.onFailure, failing });
-    }
-    this.#wasFailing = true;
+    const failing = this.#watchHealth();
+    if (failing.length === 0) return undefined;
     const policy = this.#options.onFailure;
     const changes = operationClass === "write" || operationClass === "delete";
     if (policy === "allow" || (policy === "refuse-writes" && !changes)) return undefined;
@@ -174,6 +171,18 @@ export class AuditTrail implements ReadinessCheck {
       `The audit trail cannot record this call right now, so it was not performed (${failing.join("; ")}). Retry later; the operators have been told.`,
       { retryAfterSeconds: 10 },
     );
+  }
+
+  /** Logs each change between durable and failing, whether or not calls are arriving. */
+  #watchHealth(): string[] {
+    const failing = this.#failing();
+    if (failing.length === 0 && this.#wasFailing) {
+      this.#options.logger.warn("audit trail is recording durably again; calls are accepted");
+    } else if (failing.length > 0 && !this.#wasFailing) {
+      this.#options.logger.error("audit trail cannot record durably; applying the failure policy", { policy: this.#options.onFailure, failing });
+    }
+    this.#wasFailing = failing.length > 0;
+    return failing;
   }
 
   #failing(): string[] {
@@ -190,6 +199,7 @@ export class AuditTrail implements ReadinessCheck {
     this.digest("shutdown", true);
     this.#closed = true;
     clearInterval(this.#digestTimer);
+    clearInterval(this.#healthTimer);
     // Winston hands records over asynchronously: wait until every sink has them all.
     const handoffBy = Math.min(deadline, Date.now() + HANDOFF_WAIT_MS);
     while (this.#options.sinks.some((sink) => sink.accepted < this.#records) && Date.now() < handoffBy) {

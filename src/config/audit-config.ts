@@ -100,7 +100,10 @@ export function readAudit(
     fsyncIntervalMs: ms("GATEWAY_AUDIT_FSYNC_MS", 1_000, 10, 60_000),
     batchMaxEvents: reader.integer("GATEWAY_AUDIT_BATCH_MAX_EVENTS", 1_000, { min: 1, max: 100_000, what: "an event count (1-100000)" }) ?? 1_000,
     batchIntervalMs: ms("GATEWAY_AUDIT_BATCH_MS", 5_000, 50, 600_000),
-    spoolMaxBytes: mb("GATEWAY_AUDIT_SPOOL_MAX_MB", 1_024, 1, 1_048_576),
+    // Decimal, so a test (or a tiny disk) can set a bound of a few kilobytes.
+    spoolMaxBytes: Math.round(
+      reader.decimal("GATEWAY_AUDIT_SPOOL_MAX_MB", 1_024, { min: 0.01, max: 1_048_576, what: "a size in MB (0.01-1048576)" }) * MB,
+    ),
     digestIntervalMs: ms("GATEWAY_AUDIT_DIGEST_MS", 60_000, 100, 3_600_000),
   };
 }

@@ -47,6 +47,22 @@ export class EnvReader {
     return value;
   }
 
+  /** A non-negative decimal number such as 0.5 or 1024. */
+  decimal(name: string, fallback: number, range: { min: number; max: number; what: string }): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(value) || value < range.min || value > range.max) {
+      this.problems.push({
+        variable: name,
+        message: `${show(raw)} is not ${range.what}.`,
+        fix: `set ${name} to ${range.what}, or unset it for the default ${fallback}.`,
+      });
+      return fallback;
+    }
+    return value;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const raw = this.string(name);
     if (raw === undefined) return fallback;

@@ -187,4 +187,53 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
     const { events } = await volumeEventsFor(completed, 1_000);
     assert.equal(events.filter((e) => e.request_id.startsWith("term-")).length, completed.length, "and in the volume, once each");
   });
+
+  it("when auditing is impossible (volume down past the spool bound), refuses writes with 503 and says so, then recovers", async () => {
+    emulator.faults.set({ serverError: { pathPrefix: FILES_PREFIX, status: 503 } });
+    gateway = await startGateway({ env: { ...env, GATEWAY_AUDIT_SPOOL_MAX_MB: "0.02", GATEWAY_AUDIT_BATCH_MAX_EVENTS: "5" }, tempDataDir: false });
+    const running = gateway;
+    const readiness = async (): Promise<{ status: string; checks: Record<string, { ok: boolean; detail: string }> }> =>
+      (await (await fetch(`${running.url}/-/ready`)).json()) as { status: string; checks: Record<string, { ok: boolean; detail: string }> };
+    // Reads are allowed throughout; they fill the spool past its 20 KB bound.
+    const deadline = Date.now() + 30_000;
+    while ((await readiness()).checks["audit"]?.ok !== false) {
+      assert.ok(Date.now() < deadline, "the spool bound was never reached");
+      assert.equal((await call(`fill-${randomUUID()}`)).status, 200);
+    }
+    const notReady = await readiness();
+    assert.equal(notReady.status, "not ready");
+    assert.match(notReady.checks["audit"]?.detail ?? "", /audit cannot be recorded durably \(refuse-writes\).*exceed the spool bound/);
+    await running.waitForLog((l) => l.message === "audit trail cannot record durably; applying the failure policy");
+
+    const refusedId = `refused-write-${randomUUID()}`;
+    const write = () =>
+      fetch(`${running.url}/api/2.0/mlflow/experiments/create`, {
+        method: "POST",
+        headers: { ...IDENTITY, "content-type": "application/json", "x-request-id": refusedId },
+        body: JSON.stringify({ name: `not-unaudited-${randomUUID()}` }),
+      });
+    const refused = await write();
+    assert.equal(refused.status, 503);
+    const body = (await refused.json()) as { gateway_error: string; message: string };
+    assert.equal(body.gateway_error, "AUDIT_UNAVAILABLE");
+    assert.match(body.message, /was not performed/);
+    assert.equal((await call(`read-while-failing-${randomUUID()}`)).status, 200, "reads go on");
+
+    emulator.faults.clear();
+    const recovered = Date.now() + 30_000;
+    while ((await readiness()).status !== "ready") {
+      assert.ok(Date.now() < recovered, "the gateway never recovered after the volume came back");
+      await sleep(250);
+    }
+    const accepted = await fetch(`${running.url}/api/2.0/mlflow/experiments/create`, {
+      method: "POST",
+      headers: { ...IDENTITY, "content-type": "application/json" },
+      body: JSON.stringify({ name: `/Users/alice@example.com/audited-again-${randomUUID()}` }),
+    });
+    assert.equal(accepted.status, 200);
+    const { events } = await volumeEventsFor([refusedId]);
+    const refusal = events.find((e) => e.request_id === refusedId) as AuditEventRecord;
+    assert.equal(refusal.outcome.decided_by, "audit-unavailable");
+    assert.equal(refusal.outcome.status, 503);
+  });
 });

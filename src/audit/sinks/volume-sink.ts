@@ -32,6 +32,8 @@ interface SpooledBatch {
   records: number;
 }
 
+/** Retries during an outage are at most this far apart: one small PUT, and delivery resumes soon after recovery. */
+const MAX_BACKOFF_MS = 10_000;
 /** Failed delivery attempts in a row after which a shutdown leaves the rest to the next start. */
 const CLOSE_ATTEMPTS = 3;
 const SPOOL_NAME = /^.+-\d{8}\.jsonl$/;
@@ -259,7 +261,7 @@ export class VolumeSink implements AuditSink {
   #retryLater(): void {
     if (this.#stopped) return;
     const delay = this.#backoffMs;
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.maxBackoffMs ?? 30_000);
+    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.maxBackoffMs ?? MAX_BACKOFF_MS);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#kick();

@@ -48,7 +48,8 @@ describe("audit configuration", () => {
     ["a path that is not a volume", { ...databricks, GATEWAY_AUDIT_VOLUME: "/tmp/audit" }, "GATEWAY_AUDIT_VOLUME", /not a Unity Catalog volume path/],
     ["a volume in local mode", { GATEWAY_AUDIT_VOLUME: "/Volumes/a/b/c" }, "GATEWAY_AUDIT_VOLUME", /needs Databricks mode/],
     ["an unknown failure policy", { GATEWAY_AUDIT_ON_FAILURE: "ignore" }, "GATEWAY_AUDIT_ON_FAILURE", /not one of refuse-writes, refuse-all, allow/],
-    ["a zero spool bound", { GATEWAY_AUDIT_SPOOL_MAX_MB: "0" }, "GATEWAY_AUDIT_SPOOL_MAX_MB", /size in MB/],
+    ["a zero spool bound", { GATEWAY_AUDIT_SPOOL_MAX_MB: "0" }, "GATEWAY_AUDIT_SPOOL_MAX_MB", /"0" is not a size in MB \(0.01-1048576\)/],
+    ["a negative spool bound", { GATEWAY_AUDIT_SPOOL_MAX_MB: "-1" }, "GATEWAY_AUDIT_SPOOL_MAX_MB", /size in MB/],
   ];
   for (const [what, env, variable, message] of cases) {
     it(`refuses ${what}, naming ${variable}`, () => {
