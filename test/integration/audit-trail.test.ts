@@ -199,6 +199,17 @@ describe("audit trail: one tamper-evident event per MLflow call", () => {
     const text = readAuditLines(auditDir).join("\n");
     const secrets: Record<string, string> = { aliceToken, bobToken, cookie: cookie.split("=")[1] as string, "param value": "lr-value-7d1f" };
     for (const [what, secret] of Object.entries(secrets)) assert.ok(!text.includes(secret), `no ${what} in the trail`);
+
+    // The admin page filters the same way as `npm run audit -- search`.
+    const view = (await (await fetch(`${door.url}/-/admin/audit/events?person=bob&outcome=deny`, { headers: { cookie } })).json()) as {
+      events: AuditEventRecord[];
+    };
+    assert.deepEqual(view.events.map((e) => `${e.action}:${e.outcome.decided_by}`).sort(), ["DeleteRun:read-only", "ViewAuditEvents:admin-only"]);
+    const page = await (await fetch(`${door.url}/-/admin/audit?action=DeleteRun`, { headers: { cookie } })).text();
+    assert.match(page, /<td>bob@example\.com<\/td><td>DeleteRun<\/td><td>run_id=[0-9a-f]{32}<\/td><td>403<\/td><td>deny \(read-only\)<\/td>/);
+    const badFilter = await fetch(`${door.url}/-/admin/audit/events?since=yesterday-ish`, { headers: { cookie } });
+    assert.equal(badFilter.status, 400);
+    assert.match(((await badFilter.json()) as { message: string }).message, /since/);
   });
 
   it("5,000 calls at concurrency 50: none lost, none twice, and the chain verifies", async () => {
