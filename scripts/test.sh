@@ -32,3 +32,9 @@ GATEWAY_TEST_NODE="$NODE22" node --import tsx test/support/run-integration.ts "$
 
 step "The whole suite on $(node --version)"
 node --import tsx test/support/run-integration.ts test/unit/**/*.test.ts test/emulator-tests/*.test.ts "${INTEGRATION[@]}" test/browser/*.test.ts
+
+# The benchmark's smallest size, once: proves `npm run bench` works end to end (it
+# installs nginx and wrk when missing). CI does not judge its figures: the machines are
+# shared and noisy; docs/benchmark.md has the full-size results.
+step "Benchmark, smoke size (proves the script works; figures not judged)"
+npm run --silent bench -- --size smoke
