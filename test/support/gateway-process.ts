@@ -51,7 +51,8 @@ export async function startGateway(options: StartOptions = {}): Promise<GatewayP
     ...(dataDir ? { GATEWAY_DATA_DIR: dataDir } : {}),
     ...options.env,
   };
-  const child = execa(GATEWAY_NODE, [ENTRY], { env, extendEnv: false, reject: false, buffer: false, stdin: "ignore" });
+  // execa would SIGKILL 5 s after any kill(); the gateway is allowed its full 15 s shutdown.
+  const child = execa(GATEWAY_NODE, [ENTRY], { env, extendEnv: false, reject: false, buffer: false, stdin: "ignore", forceKillAfterDelay: 20_000 });
   const logs: LogLine[] = [];
   let stderrText = "";
   let pending = "";

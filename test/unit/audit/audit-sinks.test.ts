@@ -156,7 +156,10 @@ describe("VolumeSink", () => {
       return Promise.resolve();
     });
     for (let n = 1; n <= 7; n += 1) sink.accept(record(n).line, record(n).record);
-    await until(() => readdirSync(spool).length === 3, "three spooled batches");
+    await until(
+      () => readdirSync(spool).length === 3 && sink.health().detail.includes("unreachable"),
+      "three spooled batches after a failed delivery",
+    );
     assert.match(sink.health().detail, /volume unreachable, 3 batches spooled/);
     assert.equal(sink.health().ok, true, "an outage within the spool bound is not a failure");
     down = false;
