@@ -3,9 +3,10 @@
 
 import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditOutcome, type AuditPrincipal } from "../../src/audit/audit-event.js";
 import { canonicalJson, digestSignature, HashChain } from "../../src/audit/hash-chain.js";
+import { TEST_AUDIT_KEY } from "./databricks.js";
 
-/** Long enough for the gateway's rule (>= 32 characters); used as UTF-8 bytes, as the gateway does. */
-export const TEST_AUDIT_KEY = "test-audit-digest-key-0123456789-abcdef";
+/** The one digest key of the tests (>= 32 characters; used as UTF-8 bytes, as the gateway does). */
+export { TEST_AUDIT_KEY };
 
 export type EventSpec = Partial<Omit<AuditEvent, "principal" | "outcome">> & { principal?: Partial<AuditPrincipal>; outcome?: Partial<AuditOutcome> };
 
