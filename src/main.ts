@@ -1,36 +1,27 @@
 /**
- * Entry point: validate configuration, start the HTTP server and the supervised
- * `mlflow server` child, and stop both cleanly on SIGTERM/SIGINT.
+ * Entry point: validate configuration, start the supervised `mlflow server` child, then
+ * the HTTP side, and stop both cleanly on SIGTERM/SIGINT.
+ *
+ * The child takes seconds to start and the HTTP side a few hundred milliseconds to load,
+ * so the child is spawned first and the rest is imported while it boots: only the
+ * modules the supervisor needs are imported statically here (cold start, docs/benchmark.md).
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createAuditTrail } from "./audit/create-audit-trail.js";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import type { Config } from "./config/config.js";
-import { BackendCheck } from "./databricks/backend-check.js";
-import { WorkspaceClient } from "./databricks/workspace-client.js";
 import { isGatewayError } from "./errors.js";
-import { createApp } from "./http/create-app.js";
-import { drain, listen } from "./http/serve.js";
 import { createLogger, flushLogger, type Logger } from "./log/create-logger.js";
-import { createIdentityResolver } from "./identity/resolve-identity.js";
-import { TokenVerifier } from "./identity/token-verifier.js";
-import { DEFAULT_KEYS_OPTIONS, WorkspaceKeys } from "./identity/workspace-keys.js";
-import { createMetrics } from "./metrics/metrics.js";
-import { Policy } from "./policy/policy.js";
-import { createMlflowProxy } from "./proxy/create-proxy.js";
-import { loadRouteTable } from "./routes/route-table.js";
 import { buildChildCommand } from "./supervisor/child-command.js";
 import { findMlflow } from "./supervisor/find-mlflow.js";
 import { findFreePort } from "./supervisor/free-port.js";
 import { Supervisor } from "./supervisor/supervisor.js";
+import type { RunningGateway } from "./start-gateway.js";
 
 /** Databricks Apps sends SIGKILL 15 s after SIGTERM; finish (or give up) before that. */
 const SHUTDOWN_DEADLINE_MS = 14_500;
 const LOG_FLUSH_TIMEOUT_MS = 500;
-/** The audit flush stops this long before the deadline, leaving time to log and exit. */
-const AUDIT_FLUSH_MARGIN_MS = 1_000;
 /** Exit codes an operator (or a test) can tell apart. */
 const EXIT_CONFIG_INVALID = 2;
 const EXIT_STARTUP_FAILED = 3;
@@ -60,6 +51,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${message}\n`);
     logger.error("gateway failed to start", { code: isGatewayError(error) ? error.code : "INTERNAL", error: message });
     await flushLogger(logger, LOG_FLUSH_TIMEOUT_MS);
+    // The supervisor's exit hook kills a child that was already started.
     process.exit(EXIT_STARTUP_FAILED);
   }
 }
@@ -70,108 +62,37 @@ async function run(config: Config, logger: Logger): Promise<void> {
     mkdirSync(path.join(config.dataDir, "artifacts"), { recursive: true });
   }
   const childPort = config.mlflow.port ?? (await findFreePort());
-  const routes = loadRouteTable();
-  const { identity: identityConfig } = config;
-  const keys =
-    identityConfig.workspaceHost === undefined ? undefined : new WorkspaceKeys({ host: identityConfig.workspaceHost, ...DEFAULT_KEYS_OPTIONS });
-  const verifier = keys === undefined ? undefined : new TokenVerifier({ keys, requiredScopes: identityConfig.requiredScopes });
-  const identity = createIdentityResolver(identityConfig.mode, verifier, identityConfig.localUser);
   const supervisor = new Supervisor({
     command: buildChildCommand(config, executable, childPort, process.env),
     port: childPort,
     startTimeoutMs: config.mlflow.startTimeoutMs,
     logger,
   });
-  const metrics = createMetrics();
-  supervisor.onStatusChange((status) => metrics.observeChild(status));
-  if (keys !== undefined) metrics.trackKeyFetches(() => keys.stats);
-
-  // Databricks mode: prove once that the credentials work, then keep an eye on it.
-  const workspace = config.databricks === undefined ? undefined : new WorkspaceClient(config.databricks);
-  const backend = workspace === undefined ? undefined : new BackendCheck(workspace, logger);
-  const audit = createAuditTrail(config.audit, { workspace, logger });
-  metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
-
-  const proxy = createMlflowProxy({
-    target: supervisor.baseUrl,
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    logger,
-    onServerError: () => backend?.suspect(),
-  });
-
-  let shuttingDown = false;
-  const app = createApp({
-    routes,
-    identity,
-    policy: new Policy(config.policy),
-    audit,
-    supervisor,
-    proxy,
-    metrics,
-    logger,
-    backend,
-    unityCatalog: config.mlflow.registryStoreUri === "databricks-uc" ? workspace : undefined,
-    isShuttingDown: () => shuttingDown,
-    endpoints: {
-      version: { gateway: readPackageVersion(), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
-      supervisor,
-      metrics,
-      checks: backend === undefined ? [audit] : [backend, audit],
-      isShuttingDown: () => shuttingDown,
-    },
-  });
-
-  const { server, port } = await listen(app, config.listen.host, config.listen.port);
-  logger.info("gateway listening", {
-    url: `http://${config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host}:${port}`,
-    mode: config.mode,
-    identityMode: identityConfig.mode,
-    mlflowVersion: routes.mlflowVersion,
-    routes: routes.size,
-    dataDir: config.dataDir,
-    databricksHost: config.databricks?.host,
-    databricksAuth: config.databricks?.auth.kind,
-    auditSinks: config.audit.sinks,
-    auditDir: config.audit.dir,
-    auditVolume: config.audit.volumePath,
-    auditStream: audit.stream,
-  });
   supervisor.start();
-  void backend?.start();
 
+  const started: { gateway?: RunningGateway } = {};
+  let shuttingDown = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info("shutting down", { signal, graceMs: config.shutdownGraceMs });
-    const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
     // Never outlive the platform's SIGKILL with a half-done shutdown.
     setTimeout(() => {
       logger.error("shutdown took too long; exiting now");
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    const drained = await drain(server, config.shutdownGraceMs);
-    if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
-    backend?.stop();
-    proxy.agent.destroy();
-    // Every call has ended, so every event is recorded: flush the audit sinks while the
-    // child stops, leaving a margin before the deadline to log and exit.
-    await Promise.all([supervisor.stop(), audit.close(deadline - AUDIT_FLUSH_MARGIN_MS)]);
-    logger.info("gateway stopped", { drained, auditStats: audit.stats() });
+    // A signal during start-up finds no HTTP side yet: the child is all there is to stop.
+    await (started.gateway === undefined ? supervisor.stop() : started.gateway.stop(Date.now() + SHUTDOWN_DEADLINE_MS));
     await flushLogger(logger, LOG_FLUSH_TIMEOUT_MS);
     process.exit(0);
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => void shutdown(signal));
   }
-}
 
-function readPackageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version?: string };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
+  const { startGateway } = await import("./start-gateway.js");
+  if (shuttingDown) return;
+  started.gateway = await startGateway({ config, logger, supervisor, repoRoot });
 }
 
 await main();

@@ -37,6 +37,10 @@ describe("SIGTERM with a slow request in flight", () => {
   it("finishes the request, stops the child and exits 0 within 15 s", async () => {
     const gateway = await startGateway();
     const childPid = await gateway.childPid();
+    // Cold start: the child boots while the HTTP side loads, not after it.
+    const spawned = gateway.logs.findIndex((l) => l.message === "starting mlflow server");
+    const listening = gateway.logs.findIndex((l) => l.message === "gateway listening");
+    assert.ok(spawned >= 0 && spawned < listening, "the child is spawned before the HTTP side is loaded");
     let signalledAt = 0;
     const upload = slowUpload(gateway.url, "shutdown-test/slow.bin", () => {
       signalledAt = Date.now();

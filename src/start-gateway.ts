@@ -1,0 +1,126 @@
+/**
+ * The HTTP side of the gateway: everything that answers requests, built once the child
+ * `mlflow server` is already starting (main.ts loads this module only then, because
+ * loading it takes a few hundred milliseconds that the child's start can overlap).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { createAuditTrail } from "./audit/create-audit-trail.js";
+import type { Config } from "./config/config.js";
+import { BackendCheck } from "./databricks/backend-check.js";
+import { WorkspaceClient } from "./databricks/workspace-client.js";
+import { createApp } from "./http/create-app.js";
+import { drain, listen } from "./http/serve.js";
+import type { Logger } from "./log/create-logger.js";
+import { createIdentityResolver } from "./identity/resolve-identity.js";
+import { TokenVerifier } from "./identity/token-verifier.js";
+import { DEFAULT_KEYS_OPTIONS, WorkspaceKeys } from "./identity/workspace-keys.js";
+import { createMetrics } from "./metrics/metrics.js";
+import { Policy } from "./policy/policy.js";
+import { createMlflowProxy } from "./proxy/create-proxy.js";
+import { loadRouteTable } from "./routes/route-table.js";
+import type { Supervisor } from "./supervisor/supervisor.js";
+
+/** The audit flush stops this long before the deadline, leaving time to log and exit. */
+const AUDIT_FLUSH_MARGIN_MS = 1_000;
+
+export interface GatewayStartOptions {
+  config: Config;
+  logger: Logger;
+  /** Already started: its child is booting while this module builds the rest. */
+  supervisor: Supervisor;
+  repoRoot: string;
+}
+
+export interface RunningGateway {
+  /** Drains requests, stops the child and flushes the audit sinks, all before `deadline` (epoch ms). */
+  stop(deadline: number): Promise<void>;
+}
+
+export async function startGateway({ config, logger, supervisor, repoRoot }: GatewayStartOptions): Promise<RunningGateway> {
+  const routes = loadRouteTable();
+  const { identity: identityConfig } = config;
+  const keys =
+    identityConfig.workspaceHost === undefined ? undefined : new WorkspaceKeys({ host: identityConfig.workspaceHost, ...DEFAULT_KEYS_OPTIONS });
+  const verifier = keys === undefined ? undefined : new TokenVerifier({ keys, requiredScopes: identityConfig.requiredScopes });
+  const identity = createIdentityResolver(identityConfig.mode, verifier, identityConfig.localUser);
+  const metrics = createMetrics();
+  metrics.observeChild(supervisor.status());
+  supervisor.onStatusChange((status) => metrics.observeChild(status));
+  if (keys !== undefined) metrics.trackKeyFetches(() => keys.stats);
+
+  // Databricks mode: prove once that the credentials work, then keep an eye on it.
+  const workspace = config.databricks === undefined ? undefined : new WorkspaceClient(config.databricks);
+  const backend = workspace === undefined ? undefined : new BackendCheck(workspace, logger);
+  const audit = createAuditTrail(config.audit, { workspace, logger });
+  metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
+
+  const proxy = createMlflowProxy({
+    target: supervisor.baseUrl,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    logger,
+    onServerError: () => backend?.suspect(),
+  });
+
+  let shuttingDown = false;
+  const app = createApp({
+    routes,
+    identity,
+    policy: new Policy(config.policy),
+    audit,
+    supervisor,
+    proxy,
+    metrics,
+    logger,
+    backend,
+    unityCatalog: config.mlflow.registryStoreUri === "databricks-uc" ? workspace : undefined,
+    isShuttingDown: () => shuttingDown,
+    endpoints: {
+      version: { gateway: readPackageVersion(repoRoot), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
+      supervisor,
+      metrics,
+      checks: backend === undefined ? [audit] : [backend, audit],
+      isShuttingDown: () => shuttingDown,
+    },
+  });
+
+  const { server, port } = await listen(app, config.listen.host, config.listen.port);
+  logger.info("gateway listening", {
+    url: `http://${config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host}:${port}`,
+    mode: config.mode,
+    identityMode: identityConfig.mode,
+    mlflowVersion: routes.mlflowVersion,
+    routes: routes.size,
+    dataDir: config.dataDir,
+    databricksHost: config.databricks?.host,
+    databricksAuth: config.databricks?.auth.kind,
+    auditSinks: config.audit.sinks,
+    auditDir: config.audit.dir,
+    auditVolume: config.audit.volumePath,
+    auditStream: audit.stream,
+  });
+  void backend?.start();
+
+  return {
+    async stop(deadline) {
+      shuttingDown = true;
+      const drained = await drain(server, config.shutdownGraceMs);
+      if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
+      backend?.stop();
+      proxy.agent.destroy();
+      // Every call has ended, so every event is recorded: flush the audit sinks while the
+      // child stops, leaving a margin before the deadline to log and exit.
+      await Promise.all([supervisor.stop(), audit.close(deadline - AUDIT_FLUSH_MARGIN_MS)]);
+      logger.info("gateway stopped", { drained, auditStats: audit.stats() });
+    },
+  };
+}
+
+function readPackageVersion(repoRoot: string): string {
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
