@@ -11,6 +11,7 @@ import { BackendCheck } from "./databricks/backend-check.js";
 import { WorkspaceClient } from "./databricks/workspace-client.js";
 import { createApp } from "./http/create-app.js";
 import { drain, listen } from "./http/serve.js";
+import { AccessLogWriter } from "./log/access-log-writer.js";
 import type { Logger } from "./log/create-logger.js";
 import { createIdentityResolver } from "./identity/resolve-identity.js";
 import { TokenVerifier } from "./identity/token-verifier.js";
@@ -62,6 +63,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     onServerError: () => backend?.suspect(),
   });
 
+  const accessLog = new AccessLogWriter(config.logLevel);
   let shuttingDown = false;
   const app = createApp({
     routes,
@@ -72,6 +74,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     proxy,
     metrics,
     logger,
+    accessLog,
     backend,
     unityCatalog: config.mlflow.registryStoreUri === "databricks-uc" ? workspace : undefined,
     isShuttingDown: () => shuttingDown,
@@ -111,6 +114,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       // Every call has ended, so every event is recorded: flush the audit sinks while the
       // child stops, leaving a margin before the deadline to log and exit.
       await Promise.all([supervisor.stop(), audit.close(deadline - AUDIT_FLUSH_MARGIN_MS)]);
+      accessLog.flush();
       logger.info("gateway stopped", { drained, auditStats: audit.stats() });
     },
   };

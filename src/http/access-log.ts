@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { cleanForLog, type Logger } from "../log/create-logger.js";
+import type { AccessLogWriter } from "../log/access-log-writer.js";
+import { cleanForLog } from "../log/create-logger.js";
 import type { RequestContext } from "./request-context.js";
 
 /** Paths are logged without query strings: queries can carry names and filters users consider private. */
@@ -7,14 +8,14 @@ const MAX_LOGGED_PATH = 512;
 
 /** One line per request, whatever answered it. */
 export function logAccess(
-  logger: Logger,
+  writer: AccessLogWriter,
   req: IncomingMessage,
   res: ServerResponse,
   context: RequestContext,
   status: number,
   durationMs: number,
 ): void {
-  logger.info("request", {
+  writer.write({
     source: "access",
     requestId: context.requestId,
     method: req.method,

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import { auditQueryMatcher, parseAuditQuery } from "../audit/audit-query.js";
 import type { AuditEventRecord } from "../audit/audit-record.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
@@ -16,15 +16,9 @@ const FILTERS = ["person", "action", "object", "outcome", "since", "until", "lim
  * first, with the same filters as `npm run audit -- search`; /-/admin/audit/events gives
  * them as JSON. Older events and other instances are in the files and the volume.
  */
-export function serveAdminPage(path: string, url: string, req: IncomingMessage, res: ServerResponse, audit: AuditTrail): void {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path.slice(0, 128)}; allowed: GET, HEAD.`, {
-      headers: { Allow: "GET, HEAD" },
-    });
-  }
-  if (path !== "/-/admin/audit" && path !== "/-/admin/audit/events") {
-    throw new GatewayError("ROUTE_NOT_FOUND", `No admin page at ${path.slice(0, 128)}. Admin pages: /-/admin/audit, /-/admin/audit/events.`);
-  }
+export const ADMIN_PAGES = ["/-/admin/audit", "/-/admin/audit/events"] as const;
+
+export function serveAuditEvents(url: string, res: ServerResponse, audit: AuditTrail, format: "html" | "json"): void {
   const params = new URL(url, "http://gateway.invalid").searchParams;
   const { query, problems } = parseAuditQuery((name) => params.get(name) ?? undefined);
   if (problems.length > 0) throw new GatewayError("PARAMETER_REJECTED", problems.join(" "));
@@ -37,7 +31,7 @@ export function serveAdminPage(path: string, url: string, req: IncomingMessage, 
     if (record !== undefined && matches(record)) events.push(record);
   }
   res.setHeader("Cache-Control", "no-store");
-  if (path.endsWith("/events")) {
+  if (format === "json") {
     res.setHeader("Content-Type", "application/json");
     res.end(JSON.stringify({ stream: audit.stream, kept_in_memory: recent.length, events }));
     return;

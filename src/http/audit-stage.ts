@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from "express";
+import type { IncomingMessage as Request, ServerResponse as Response } from "node:http";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { type AuditedCall, describeCall } from "../audit/describe-call.js";
 import type { Logger } from "../log/create-logger.js";
@@ -7,6 +7,7 @@ import type { RouteTable } from "../routes/route-table.js";
 import { isApiPath } from "./api-paths.js";
 import { ADMIN_PREFIX } from "./admin-pages.js";
 import { GATEWAY_PREFIX } from "./gateway-endpoints.js";
+import type { Next as NextFunction } from "./pipeline.js";
 import { contextOf, elapsedMs, type RequestContext } from "./request-context.js";
 
 export interface AuditStageDependencies {
@@ -26,7 +27,7 @@ export function auditScope(deps: AuditStageDependencies) {
     res.once("close", () => {
       try {
         const context = contextOf(req);
-        const operation = auditedOperation(deps.routes, req.method, context);
+        const operation = auditedOperation(deps.routes, req.method ?? "GET", context);
         if (operation === undefined) return;
         deps.audit.record(describeCall(callFacts(req, res, context, operation)));
       } catch (error) {
@@ -68,13 +69,14 @@ function auditedOperation(routes: RouteTable, method: string, context: RequestCo
 
 function callFacts(req: Request, res: Response, context: RequestContext, operation: Operation | { none: true }): AuditedCall {
   const finished = res.writableFinished;
-  const queryAt = req.url.indexOf("?");
+  const url = req.url ?? "/";
+  const queryAt = url.indexOf("?");
   return {
     requestId: context.requestId,
     startedAt: new Date(context.receivedAt),
-    method: req.method,
+    method: req.method ?? "GET",
     path: context.path,
-    query: new URLSearchParams(queryAt === -1 ? "" : req.url.slice(queryAt + 1)),
+    query: new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)),
     identity: context.identity,
     sourceIp: context.clientIp,
     userAgent: context.userAgent,

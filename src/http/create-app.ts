@@ -1,5 +1,4 @@
-import type { NextFunction, Request, Response } from "express";
-import express from "express";
+import type { IncomingMessage as Request, RequestListener, ServerResponse as Response } from "node:http";
 import { ATTRIBUTED_OPERATIONS, attributeRequest } from "../attribution/attribute-request.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { readJsonBody } from "../attribution/read-json-body.js";
@@ -14,6 +13,7 @@ import type { IdentityResolver } from "../identity/resolve-identity.js";
 import type { BackendStatus } from "../databricks/backend-check.js";
 import { serveModelVersionArtifact } from "../databricks/model-version-artifact.js";
 import type { WorkspaceClient } from "../databricks/workspace-client.js";
+import type { AccessLogWriter } from "../log/access-log-writer.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { Policy } from "../policy/policy.js";
@@ -21,10 +21,12 @@ import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js"
 import type { RouteTable } from "../routes/route-table.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
 import { logAccess } from "./access-log.js";
-import { ADMIN_PREFIX, serveAdminPage } from "./admin-pages.js";
+import { ADMIN_PREFIX } from "./admin-pages.js";
 import { auditGate, auditScope } from "./audit-stage.js";
 import { BODY_SAMPLE_LIMIT } from "./body-observer.js";
-import { GATEWAY_PREFIX, type GatewayEndpointsOptions, serveGatewayEndpoint } from "./gateway-endpoints.js";
+import { GATEWAY_PREFIX, type GatewayEndpointsOptions } from "./gateway-endpoints.js";
+import { createGatewayPages, type GatewayPages } from "./gateway-pages.js";
+import { composePipeline, type Next as NextFunction } from "./pipeline.js";
 import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
 import { sendError } from "./send-error.js";
 
@@ -37,6 +39,7 @@ export interface AppDependencies {
   proxy: MlflowProxy;
   metrics: GatewayMetrics;
   logger: Logger;
+  accessLog: AccessLogWriter;
   endpoints: GatewayEndpointsOptions;
   /** Databricks mode: the latest backend check, so callers get its precise reason. */
   backend: { readonly status: BackendStatus } | undefined;
@@ -56,30 +59,30 @@ export interface AppDependencies {
  * about routes. The audit gate comes after the policy: a call the policy refuses is
  * refused (and audited) the same way whether or not the audit sinks are healthy.
  */
-export function createApp(deps: AppDependencies): express.Express {
-  const app = express();
-  app.disable("x-powered-by");
-  app.set("etag", false);
-
-  app.use(requestScope(deps));
-  app.use(auditScope(deps));
-  app.use(decodeRequestPath());
-  app.use(shutdownGate(deps));
-  app.use(gatewayEndpoints(deps));
-  app.use(headerSpellings());
-  app.use(identify(deps));
-  app.use(adminPages(deps));
-  app.use(routeClassification(deps));
-  app.use(crossSiteGuard());
-  app.use(authorize(deps));
-  app.use(auditGate(deps));
-  app.use(attribution());
-  app.use(backendGate(deps));
-  app.use(unityCatalogFiles(deps));
-  app.use(childReadiness(deps));
-  app.use(deps.proxy.handler);
-  app.use(errorResponder(deps));
-  return app;
+export function createApp(deps: AppDependencies): RequestListener {
+  const pages = createGatewayPages(deps.endpoints, deps.audit);
+  return composePipeline(
+    [
+      requestScope(deps),
+      auditScope(deps),
+      decodeRequestPath(),
+      shutdownGate(deps),
+      gatewayEndpoints(pages),
+      headerSpellings(),
+      identify(deps),
+      adminPages(deps, pages),
+      routeClassification(deps),
+      crossSiteGuard(),
+      authorize(deps),
+      auditGate(deps),
+      attribution(),
+      backendGate(deps),
+      unityCatalogFiles(deps),
+      childReadiness(deps),
+      deps.proxy.handler,
+    ],
+    errorResponder(deps),
+  );
 }
 
 /** Request id, typed context, and (when the response ends) the access line and metrics. */
@@ -93,11 +96,14 @@ function requestScope(deps: AppDependencies) {
     res.setHeader("Content-Security-Policy", "frame-ancestors 'self'");
     res.setHeader("X-Content-Type-Options", "nosniff");
     res.setHeader("Referrer-Policy", "same-origin");
+    // A late write on a response that already ended is reported as an 'error' event, which
+    // would end the process if nobody listened.
+    res.on("error", (error) => deps.logger.debug("response stream error", { requestId: context.requestId, error: String(error) }));
     res.once("close", () => {
       const durationMs = elapsedMs(context);
       const status = res.writableFinished ? res.statusCode : 499;
       deps.metrics.observeRequest(context.metricClass, status, durationMs / 1000);
-      logAccess(deps.logger, req, res, context, status, durationMs);
+      logAccess(deps.accessLog, req, res, context, status, durationMs);
     });
     next();
   };
@@ -106,7 +112,7 @@ function requestScope(deps: AppDependencies) {
 /** The path MLflow's router will see; a path that cannot be decoded safely is refused (and audited). */
 function decodeRequestPath() {
   return function decodeRequestPath(req: Request, _res: Response, next: NextFunction): void {
-    contextOf(req).path = decodePath(req.url);
+    contextOf(req).path = decodePath(req.url ?? "/");
     next();
   };
 }
@@ -120,12 +126,13 @@ function shutdownGate(deps: AppDependencies) {
   };
 }
 
-function gatewayEndpoints(deps: AppDependencies) {
+/** Probes, version and metrics: before identity, so the platform's probes need no credentials. */
+function gatewayEndpoints(pages: GatewayPages) {
   return function gatewayEndpoints(req: Request, res: Response, next: NextFunction): void {
     const context = contextOf(req);
     if (!context.path.startsWith(GATEWAY_PREFIX) || context.path.startsWith(ADMIN_PREFIX)) return next();
     context.metricClass = "gateway";
-    serveGatewayEndpoint(context.path, req, res, deps.endpoints).catch(next);
+    pages(req, res, next);
   };
 }
 
@@ -155,7 +162,7 @@ function identify(deps: AppDependencies) {
 }
 
 /** The audit viewer, after identity: only the gateway's admins may read the trail. */
-function adminPages(deps: AppDependencies) {
+function adminPages(deps: AppDependencies, pages: GatewayPages) {
   return function adminPages(req: Request, res: Response, next: NextFunction): void {
     const context = contextOf(req);
     if (!context.path.startsWith(ADMIN_PREFIX) || context.identity === undefined) return next();
@@ -170,14 +177,14 @@ function adminPages(deps: AppDependencies) {
       );
       return;
     }
-    serveAdminPage(context.path, req.url, req, res, deps.audit);
+    pages(req, res, next);
   };
 }
 
 function routeClassification(deps: AppDependencies) {
   return function routeClassification(req: Request, _res: Response, next: NextFunction): void {
     const context = contextOf(req);
-    context.route = classifyRoute(deps.routes, req.method, context.path);
+    context.route = classifyRoute(deps.routes, req.method ?? "GET", context.path);
     context.metricClass = context.route.operationClass;
     next();
   };
@@ -186,7 +193,7 @@ function routeClassification(deps: AppDependencies) {
 function crossSiteGuard() {
   return function crossSiteGuard(req: Request, _res: Response, next: NextFunction): void {
     // The identity stage has stripped X-Forwarded-*; the guard judges the host the front door saw.
-    checkCrossSite(req.method, { ...req.headers, "x-forwarded-host": contextOf(req).forwardedHost });
+    checkCrossSite(req.method ?? "GET", { ...req.headers, "x-forwarded-host": contextOf(req).forwardedHost });
     next();
   };
 }
@@ -250,7 +257,7 @@ function unityCatalogFiles(deps: AppDependencies) {
   return function unityCatalogFiles(req: Request, res: Response, next: NextFunction): void {
     const client = deps.unityCatalog;
     if (client === undefined || contextOf(req).route?.route.operation !== "ServeModelVersionArtifact") return next();
-    const query = new URL(req.url, "http://gateway.invalid").searchParams;
+    const query = new URL(req.url ?? "/", "http://gateway.invalid").searchParams;
     serveModelVersionArtifact(client, query, res).catch(next);
   };
 }
@@ -269,8 +276,7 @@ function childReadiness(deps: AppDependencies) {
 }
 
 function errorResponder(deps: AppDependencies) {
-  // Express recognises error handlers by their four parameters.
-  return function errorResponder(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+  return function errorResponder(error: unknown, req: Request, res: Response): void {
     const context = contextOf(req);
     const gatewayError = isGatewayError(error) ? error : new GatewayError("INTERNAL", "The gateway failed to handle this request.", { cause: error });
     if (gatewayError.code === "INTERNAL") {

@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { GatewayError } from "../errors.js";
+import type { ServerResponse } from "node:http";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { ReadinessCheck } from "../readiness.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
@@ -15,39 +14,25 @@ export interface GatewayEndpointsOptions {
   isShuttingDown(): boolean;
 }
 
-/**
- * Answers /-/live, /-/ready, /-/version and /-/metrics. Returns false for paths
- * outside the prefix; throws ROUTE_NOT_FOUND for unknown ones inside it.
- */
-export async function serveGatewayEndpoint(path: string, req: IncomingMessage, res: ServerResponse, options: GatewayEndpointsOptions): Promise<void> {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    throw new GatewayError("METHOD_NOT_ALLOWED", `${req.method ?? "?"} is not allowed on ${path}; allowed: GET, HEAD.`, {
-      headers: { Allow: "GET, HEAD" },
-    });
-  }
-  switch (path) {
-    case "/-/live":
-      return sendJson(res, 200, { status: "alive" });
-    case "/-/ready":
-      return sendReadiness(res, options);
-    case "/-/version":
-      return sendJson(res, 200, options.version);
-    case "/-/metrics": {
-      const body = await options.metrics.registry.metrics();
-      res.statusCode = 200;
-      res.setHeader("Content-Type", options.metrics.registry.contentType);
-      res.end(body);
-      return;
-    }
-    default:
-      throw new GatewayError(
-        "ROUTE_NOT_FOUND",
-        `No gateway endpoint at ${path.slice(0, 128)}. Gateway endpoints: /-/live, /-/ready, /-/version, /-/metrics.`,
-      );
-  }
+/** The gateway's own endpoints (served by gateway-pages.ts, which adds 404 and 405). */
+export const GATEWAY_ENDPOINTS = ["/-/live", "/-/ready", "/-/version", "/-/metrics"] as const;
+
+export function sendLiveness(res: ServerResponse): void {
+  sendJson(res, 200, { status: "alive" });
 }
 
-function sendReadiness(res: ServerResponse, options: GatewayEndpointsOptions): void {
+export function sendVersion(res: ServerResponse, options: GatewayEndpointsOptions): void {
+  sendJson(res, 200, options.version);
+}
+
+export async function sendMetrics(res: ServerResponse, options: GatewayEndpointsOptions): Promise<void> {
+  const body = await options.metrics.registry.metrics();
+  res.statusCode = 200;
+  res.setHeader("Content-Type", options.metrics.registry.contentType);
+  res.end(body);
+}
+
+export function sendReadiness(res: ServerResponse, options: GatewayEndpointsOptions): void {
   const child = options.supervisor.status();
   const checks: Record<string, { ok: boolean; detail: string }> = {
     configuration: { ok: true, detail: "valid" },

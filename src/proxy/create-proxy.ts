@@ -1,6 +1,6 @@
 import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { createProxyMiddleware, type RequestHandler } from "http-proxy-middleware";
+import { createProxyMiddleware, proxyEventsPlugin, type RequestHandler } from "http-proxy-middleware";
 import { GatewayError } from "../errors.js";
 import { observeRequestBody } from "../http/body-observer.js";
 import { contextOf } from "../http/request-context.js";
@@ -46,6 +46,11 @@ export function createMlflowProxy(options: ProxyOptions): MlflowProxy {
     xfwd: false,
     // Responses are relayed by relay-response.ts (streaming, with HTML 5xx made MLflow-shaped).
     selfHandleResponse: true,
+    // Only the plugin that attaches `on` below. The default ones log (to a silent logger,
+    // at a cost on every response) and answer errors a second time after onProxyError has;
+    // their one useful fix (stop reading an answer the client abandoned) is in relay-response.ts.
+    ejectPlugins: true,
+    plugins: [proxyEventsPlugin],
     on: {
       proxyReq(proxyReq: ClientRequest, req: IncomingMessage) {
         const context = contextOf(req);

@@ -44,6 +44,10 @@ export function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, r
   // Cut the client off if the child's answer breaks midway, instead of a silent truncation.
   proxyRes.on("error", () => res.destroy());
   proxyRes.on("aborted", () => res.destroy());
+  // A client that leaves mid-answer: stop reading the child's answer (its socket is dropped, not pooled).
+  res.once("close", () => {
+    if (!res.writableEnded) proxyRes.destroy();
+  });
   observeResponseBody(proxyRes, context);
   proxyRes.pipe(res);
 }
