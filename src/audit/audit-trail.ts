@@ -8,7 +8,7 @@ import type { ReadinessCheck } from "../readiness.js";
 import type { OperationClass } from "../routes/classify-operation.js";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "./audit-event.js";
 import type { AuditDigestRecord, AuditEventRecord, AuditRecord } from "./audit-record.js";
-import { HashChain, canonicalJson, digestSignature } from "./hash-chain.js";
+import { HashChain, digestSignature } from "./hash-chain.js";
 import type { AuditSink } from "./sinks/audit-sink.js";
 
 export interface AuditTrailOptions {
@@ -69,7 +69,9 @@ export class AuditTrail implements ReadinessCheck {
   readonly #options: AuditTrailOptions;
   readonly #chain: HashChain;
   readonly #winston: winston.Logger;
+  /** A ring: the oldest kept event is overwritten in place (shifting 10,000 entries per event is not free). */
   readonly #recent: AuditEventRecord[] = [];
+  #recentNext = 0;
   readonly #recentLimit: number;
   readonly #digestTimer: NodeJS.Timeout;
   readonly #healthTimer: NodeJS.Timeout;
@@ -102,11 +104,12 @@ export class AuditTrail implements ReadinessCheck {
       this.#options.logger.error("audit event after the audit trail was closed", { requestId: event.request_id, action: event.action });
       return;
     }
-    const record: AuditEventRecord = this.#chain.append({ ...event, type: "event" as const });
+    const { record, line }: { record: AuditEventRecord; line: string } = this.#chain.appendLine({ ...event, type: "event" as const });
     this.#events += 1;
-    this.#recent.push(record);
-    if (this.#recent.length > this.#recentLimit) this.#recent.splice(0, this.#recent.length - this.#recentLimit);
-    this.#write(record);
+    if (this.#recent.length < this.#recentLimit) this.#recent.push(record);
+    else this.#recent[this.#recentNext] = record;
+    this.#recentNext = (this.#recentNext + 1) % this.#recentLimit;
+    this.#write(record, line);
   }
 
   /**
@@ -117,7 +120,7 @@ export class AuditTrail implements ReadinessCheck {
     if (this.#closed || (!always && this.#chain.seq === this.#digestedSeq)) return;
     const coversSeq = this.#chain.seq;
     const coversHash = this.#chain.lastHash;
-    const record: AuditDigestRecord = this.#chain.append({
+    const { record, line }: { record: AuditDigestRecord; line: string } = this.#chain.appendLine({
       type: "digest" as const,
       schema_version: AUDIT_SCHEMA_VERSION,
       event_time: new Date().toISOString(),
@@ -128,17 +131,18 @@ export class AuditTrail implements ReadinessCheck {
     });
     this.#digestedSeq = record.seq;
     this.#digests += 1;
-    this.#write(record);
+    this.#write(record, line);
   }
 
-  #write(record: AuditRecord): void {
+  #write(record: AuditRecord, line: string): void {
     this.#records += 1;
-    this.#winston.log({ level: "info", message: canonicalJson(record), record });
+    this.#winston.log({ level: "info", message: line, record });
   }
 
   /** The latest events (oldest first), for the admin page. */
   recent(): readonly AuditEventRecord[] {
-    return this.#recent;
+    if (this.#recent.length < this.#recentLimit) return [...this.#recent];
+    return [...this.#recent.slice(this.#recentNext), ...this.#recent.slice(0, this.#recentNext)];
   }
 
   stats(): AuditStats {

@@ -23,12 +23,26 @@ export type ChainedRecord = Chained & Record<string, unknown>;
 
 /** JSON with object keys sorted at every level, so the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {
+  // Runs twice per audit event on the request path: plain loops, no intermediate arrays.
+  // The output must never change (it is what the chain's hashes cover); the unit tests pin it.
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i += 1) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  // Default sort: UTF-16 code unit order, the same as comparing with < and >.
+  const keys = Object.keys(object).sort();
+  let out = "{";
+  let first = true;
+  for (const key of keys) {
+    const item = object[key];
+    if (item === undefined) continue;
+    out += `${first ? "" : ","}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** The hash of a record: everything but its own `hash` field. */
@@ -52,11 +66,29 @@ export class HashChain {
   }
 
   append<T extends Record<string, unknown>>(content: T): T & Chained {
+    return this.appendLine(content).record;
+  }
+
+  /**
+   * Appends, and returns the record's canonical JSON line too, serialized once: each
+   * top-level field is written once and the hashed text and the line are both joined
+   * from those parts (the line is exactly `canonicalJson(record)`).
+   */
+  appendLine<T extends Record<string, unknown>>(content: T): { record: T & Chained; line: string } {
     this.#seq += 1;
-    const record = { ...content, stream: this.stream, seq: this.#seq, prev_hash: this.#lastHash };
-    const hash = hashRecord(record);
+    const unhashed: Record<string, unknown> = { ...content, stream: this.stream, seq: this.#seq, prev_hash: this.#lastHash };
+    delete unhashed["hash"];
+    const keys = Object.keys(unhashed)
+      .filter((key) => unhashed[key] !== undefined)
+      .sort();
+    const parts = keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(unhashed[key])}`);
+    const hash = createHash("sha256")
+      .update(`{${parts.join(",")}}`)
+      .digest("hex");
+    const at = keys.findIndex((key) => key > "hash");
+    parts.splice(at === -1 ? parts.length : at, 0, `"hash":"${hash}"`);
     this.#lastHash = hash;
-    return { ...record, hash };
+    return { record: { ...(unhashed as T & Omit<Chained, "hash">), hash }, line: `{${parts.join(",")}}` };
   }
 
   get seq(): number {

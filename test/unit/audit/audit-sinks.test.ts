@@ -229,6 +229,29 @@ describe("AuditTrail", () => {
     assert.equal(verifyChain(lines, Buffer.from("another-key-another-key-another-key")).ok, false, "digests are bound to the key");
   });
 
+  it("keeps the latest events for the admin page, oldest first, within its limit", async () => {
+    const { logger } = captureLogger();
+    const sink = new FileSink({ dir: tempDir(), stream: "gw-r", maxBytes: 1_000_000, fsyncIntervalMs: 20 });
+    const trail = new AuditTrail({
+      stream: "gw-r",
+      sinks: [sink],
+      hmacKey: KEY,
+      digestIntervalMs: 60_000,
+      onFailure: "refuse-writes",
+      logger,
+      recentLimit: 3,
+    });
+    const requests = (): string[] => trail.recent().map((r) => r.request_id);
+    trail.record(event(1));
+    trail.record(event(2));
+    assert.deepEqual(requests(), ["r-1", "r-2"]);
+    for (let n = 3; n <= 7; n += 1) trail.record(event(n));
+    assert.deepEqual(requests(), ["r-5", "r-6", "r-7"]);
+    trail.record(event(8));
+    assert.deepEqual(requests(), ["r-6", "r-7", "r-8"]);
+    await trail.close(Date.now() + 2_000);
+  });
+
   it("applies the failure policy while a durable sink fails, and says so", async () => {
     const dir = tempDir();
     const day = new Date().toISOString().slice(0, 10);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { canonicalJson, digestSignature, HashChain } from "../../../src/audit/hash-chain.js";
+import { canonicalJson, digestSignature, HashChain, hashRecord } from "../../../src/audit/hash-chain.js";
 import { verifyChain } from "../../../src/audit/verify-chain.js";
 
 const KEY = Buffer.from("audit-digest-key-for-tests");
@@ -24,6 +24,44 @@ function writeStream(stream = "gw-1"): string[] {
 describe("canonicalJson", () => {
   it("sorts keys at every level and drops undefined", () => {
     assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: undefined } }), '{"a":{"d":[2,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it("writes exactly the bytes earlier gateways hashed (files written before stay verifiable)", () => {
+    // Pinned outputs: key order by UTF-16 code units (uppercase before lowercase, "é" after "z",
+    // an astral character after both), escapes, undefined in arrays as null, empty containers.
+    const cases: [unknown, string][] = [
+      [{ z: 1, é: 2, a: 3, Z: 4, "😀": 5, "": 6 }, '{"":6,"Z":4,"a":3,"z":1,"é":2,"😀":5}'],
+      [{ q: 'say "hi"\n', ctl: "\u0001", nl: "a\nb" }, '{"ctl":"\\u0001","nl":"a\\nb","q":"say \\"hi\\"\\n"}'],
+      [[1, undefined, null, [], {}], "[1,null,null,[],{}]"],
+      [{ n: -0, big: 1e21, f: 0.1 }, '{"big":1e+21,"f":0.1,"n":0}'],
+      ["plain", '"plain"'],
+      [null, "null"],
+    ];
+    for (const [value, expected] of cases) assert.equal(canonicalJson(value), expected);
+  });
+});
+
+describe("HashChain.appendLine", () => {
+  it("gives exactly canonicalJson(record), with the hash over everything else", () => {
+    const chain = new HashChain("gw-line");
+    const contents: Record<string, unknown>[] = [
+      { type: "event", action: "GetRun", objects: { run_id: "r1" }, note: undefined },
+      { type: "event", zzz: 1, aaa: [1, { b: 2, a: 1 }], hash: "a forged hash is replaced" },
+      { a: 1 },
+    ];
+    const lines: string[] = [];
+    for (const content of contents) {
+      const { record, line } = chain.appendLine(content);
+      assert.equal(line, canonicalJson(record));
+      assert.equal(record.hash, hashRecord(record));
+      assert.notEqual(record.hash, "a forged hash is replaced");
+      lines.push(line);
+    }
+    const covers = { covers_seq: chain.seq, covers_hash: chain.lastHash };
+    lines.push(
+      chain.appendLine({ type: "digest", ...covers, signature: digestSignature(KEY, "gw-line", covers.covers_seq, covers.covers_hash) }).line,
+    );
+    assert.deepEqual(verifyChain(lines, KEY), { ok: true, records: 4, digests: 1, problems: [] });
   });
 });
 
