@@ -80,7 +80,7 @@ export interface BenchOptions {
 
 export class UsageError extends Error {}
 
-const USAGE = `usage: npm run bench -- [--size smoke|full] [--only ${WORKLOADS.join(",")}] [--artifact-mib N] [--gateway-entry FILE] [--output-dir DIR] [--profile]`;
+const USAGE = `usage: npm run bench -- [--size smoke|full] [--only ${WORKLOADS.join(",")}] [--artifact-mib N] [--soak-seconds N] [--gateway-entry FILE] [--output-dir DIR] [--profile]`;
 
 export function parseOptions(argv: readonly string[], defaultOutputDir: string): BenchOptions {
   let sizeName: string = "full";
@@ -89,6 +89,7 @@ export function parseOptions(argv: readonly string[], defaultOutputDir: string):
   let only = new Set<WorkloadName>(WORKLOADS);
   let artifactMiB: number | undefined;
   let gatewayEntry: string | undefined;
+  let soakSeconds: number | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? "";
     const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
@@ -117,6 +118,12 @@ export function parseOptions(argv: readonly string[], defaultOutputDir: string):
         if (!Number.isInteger(artifactMiB) || artifactMiB < 1) throw new UsageError(`--artifact-mib takes a whole number of MiB. ${USAGE}`);
         break;
       }
+      case "--soak-seconds": {
+        // A longer soak tells a heap that is still settling from one that keeps growing.
+        soakSeconds = Number(value());
+        if (!Number.isInteger(soakSeconds) || soakSeconds < 1) throw new UsageError(`--soak-seconds takes a whole number of seconds. ${USAGE}`);
+        break;
+      }
       case "--gateway-entry":
         gatewayEntry = value();
         break;
@@ -131,6 +138,6 @@ export function parseOptions(argv: readonly string[], defaultOutputDir: string):
     }
   }
   if (sizeName !== "smoke" && sizeName !== "full") throw new UsageError(`--size must be smoke or full, not '${sizeName}'. ${USAGE}`);
-  const size = artifactMiB === undefined ? SIZES[sizeName] : { ...SIZES[sizeName], artifactMiB };
+  const size = { ...SIZES[sizeName], ...(artifactMiB === undefined ? {} : { artifactMiB }), ...(soakSeconds === undefined ? {} : { soakSeconds }) };
   return { size, outputDir, profile, only, gatewayEntry };
 }

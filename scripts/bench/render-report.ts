@@ -142,6 +142,16 @@ function otherLines(results: BenchResults): Line[] {
       cells: { gateway: `${num(cold.medianBeforeChildMs)}, then ${num(cold.medianChildStartMs)}` },
     });
   }
+  const reference = results.nodeReference;
+  const fastGateway = results.load.find((r) => r.workload === "fast route" && r.path === "gateway" && r.concurrency !== LATENCY_CONCURRENCY);
+  if (reference !== undefined && fastGateway?.cpu !== undefined) {
+    lines.push({
+      workload: `fast route: GetExperiment (trivial upstream), c=${fastGateway.concurrency}`,
+      metric: "reference: a bare node:http proxy, same core (req/s, CPU µs/request)",
+      cells: { gateway: `${num(reference.rps)}, ${num(reference.microsPerRequest, 1)}` },
+      target: `the gateway reaches ${num((100 * fastGateway.stats.rps) / reference.rps)}% of its req/s, ${num((100 * reference.microsPerRequest) / fastGateway.cpu.microsPerRequest)}% of its req per CPU-s (informational)`,
+    });
+  }
   const soak = results.soak;
   if (soak !== undefined) {
     lines.push({

@@ -54,6 +54,13 @@ export interface SoakResult {
   growthPercent: number;
 }
 
+/** Workload 3's bare node:http proxy (scripts/bench/bare-node-proxy.ts) on the proxies' core. */
+export interface NodeReference {
+  rps: number;
+  microsPerRequest: number;
+  utilisation: number;
+}
+
 export interface AuditResult {
   on: boolean;
   detail: string;
@@ -109,6 +116,8 @@ export interface BenchResults {
   transfers: TransferRow[];
   coldStart: ColdStart | undefined;
   soak: SoakResult | undefined;
+  /** What a bare Node.js proxy does on the fast route, for comparison with the gateway. */
+  nodeReference: NodeReference | undefined;
   audit: AuditResult;
   targets: TargetResult[];
   notes: string[];

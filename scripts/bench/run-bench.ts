@@ -187,6 +187,7 @@ async function main(): Promise<number> {
       transfers,
       coldStart,
       soak: fast?.soak,
+      nodeReference: fast?.nodeReference,
       audit: fast?.audit ?? { on: auditStage?.on ?? false, detail: "not measured (the fast route did not run)" },
       targets: [],
       notes,

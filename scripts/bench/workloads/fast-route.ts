@@ -19,11 +19,14 @@ import path from "node:path";
 import { type BenchContext, freePort } from "../bench-context.js";
 import { cpuSeconds, processTree, sampleRss } from "../proc-stats.js";
 import { scrapeMetric } from "../prometheus.js";
-import type { AuditResult, LoadRow, SoakResult, Target } from "../results.js";
+import type { AuditResult, LoadRow, NodeReference, SoakResult, Target } from "../results.js";
 import { median } from "../results.js";
 import { runWrk, type StaticRequest } from "../run-wrk.js";
 import { AUDIT_EVENTS_METRIC, AUDIT_QUEUE_METRIC, childPidFromLog, type GatewayHandle, startGateway } from "../start-gateway.js";
 import { prepareNginx, startNginx } from "../start-nginx.js";
+import { waitForHttp } from "../wait-for-http.js";
+
+const BARE_NODE_PROXY = path.join(import.meta.dirname, "..", "bare-node-proxy.ts");
 
 export const FAST_CONCURRENCY = 64;
 /** The core the proxy under test gets; wrk and the upstream share the other one. */
@@ -39,6 +42,7 @@ export interface FastRouteResults {
   rows: LoadRow[];
   soak: SoakResult;
   audit: AuditResult;
+  nodeReference: NodeReference;
 }
 
 function shellQuote(arg: string): string {
@@ -152,6 +156,8 @@ export async function runFastRoute(ctx: BenchContext, keyServerHost: string): Pr
       cpu: { microsPerRequest, utilisation: cpu / wall },
     });
   }
+  const nodeReference = await measureBareNodeProxy(ctx, upstreamPort, dir, load);
+
   // One request at a time: the latency each proxy adds by itself, without MLflow's variance.
   // Unpinned, as a deployment runs: on one shared core the gateway's helper threads (GC,
   // libuv) would preempt its event loop for whole scheduler slices.
@@ -221,5 +227,35 @@ export async function runFastRoute(ctx: BenchContext, keyServerHost: string): Pr
     }
     ctx.progress(`audit: ${eventsPerSecond.toFixed(0)} events/s, queue max ${audit.queueMax}, trend ${queueSlopePerSecond.toFixed(1)} events/s`);
   }
-  return { rows, soak, audit };
+  return { rows, soak, audit, nodeReference };
+}
+
+/** The bare node:http proxy on the proxies' core, at the same load: Node.js's own cost per request. */
+async function measureBareNodeProxy(
+  ctx: BenchContext,
+  upstreamPort: number,
+  dir: string,
+  load: (baseUrl: string, seconds: number) => ReturnType<typeof runWrk>,
+): Promise<NodeReference> {
+  const port = await freePort();
+  const started = ctx.registry.start(
+    "bare node:http proxy",
+    ctx.tools.taskset,
+    ["-c", String(PROXY_CPU), process.execPath, "--import", "tsx", BARE_NODE_PROXY, String(port), String(upstreamPort)],
+    { logFile: path.join(dir, "bare-node-proxy.log") },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}${FAST_ROUTE_PATH}`, { timeoutMs: 30_000, process: started });
+  if (ctx.size.warmupSeconds > 0) await load(url, ctx.size.warmupSeconds);
+  const cpu0 = cpuSeconds([started.pid]);
+  const wall0 = Date.now();
+  const stats = await load(url, ctx.size.fastRouteSeconds);
+  const wall = (Date.now() - wall0) / 1000;
+  const cpu = cpuSeconds([started.pid]) - cpu0;
+  await ctx.registry.stop(started);
+  const reference = { rps: stats.rps, microsPerRequest: (cpu / stats.requests) * 1e6, utilisation: cpu / wall };
+  ctx.progress(
+    `fast GetExperiment c=${FAST_CONCURRENCY} bare node:http proxy (reference): ${reference.rps.toFixed(0)} req/s, ${reference.microsPerRequest.toFixed(0)} µs CPU/request`,
+  );
+  return reference;
 }
