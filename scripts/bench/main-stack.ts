@@ -17,6 +17,8 @@ import { WRITE_CONCURRENCY } from "./workloads/small-calls.js";
 export interface MainStack {
   gateway: GatewayHandle;
   targets: Target[];
+  /** The child `mlflow server`'s port (direct), for reference proxies in front of it. */
+  childPort: number;
   fixtures: Fixtures;
   /** The child's artifact folder (the gateway's data dir in local mode). */
   artifactsRoot: string;
@@ -60,6 +62,7 @@ export async function startMainStack(ctx: BenchContext, keyServerHost: string): 
       { name: "gateway", url: gateway.url, proxyPids: () => [gateway.process.pid] },
       { name: "nginx", url: nginx.url, proxyPids: () => processTree(nginx.process.pid) },
     ],
+    childPort,
     fixtures,
     artifactsRoot: path.join(dataDir, "artifacts"),
     templateDb,

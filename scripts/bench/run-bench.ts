@@ -23,6 +23,7 @@ import { renderReport } from "./render-report.js";
 import type { BenchResults, ColdStart, Environment, LoadRow, Stages, TransferRow } from "./results.js";
 import { type AuditState, GATEWAY_ENTRY, REPO_ROOT } from "./start-gateway.js";
 import { MLFLOW_BIN } from "./start-mlflow.js";
+import { startBareNodeProxy } from "./start-bare-node-proxy.js";
 import { runArtifacts } from "./workloads/artifacts.js";
 import { describeStart, raceBareStart, runColdStart } from "./workloads/cold-start.js";
 import { type FastRouteResults, runFastRoute } from "./workloads/fast-route.js";
@@ -155,7 +156,16 @@ async function main(): Promise<number> {
       }
       if (only.has("artifacts")) {
         progress("workload 4: artifact transfer");
-        transfers = await runArtifacts(ctx, stack.targets, stack.gateway.process.pid, stack.artifactsRoot, stack.fixtures.artifactRunPrefix);
+        const reference = await startBareNodeProxy(ctx, stack.childPort, ctx.workDir, "/health");
+        transfers = await runArtifacts(
+          ctx,
+          stack.targets,
+          stack.gateway.process.pid,
+          stack.artifactsRoot,
+          stack.fixtures.artifactRunPrefix,
+          reference,
+        );
+        await ctx.registry.stop(reference.process);
       }
       await stack.stop();
       if (only.has("cold-start")) {

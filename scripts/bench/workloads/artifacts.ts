@@ -34,6 +34,8 @@ export async function runArtifacts(
   gatewayPid: number,
   artifactsRoot: string,
   prefix: string,
+  /** The bare node:http proxy to the same child: what Node.js itself achieves (a note, not a row). */
+  reference?: { url: string },
 ): Promise<TransferRow[]> {
   const { artifactMiB, transferRepetitions } = ctx.size;
   const source = path.join(ctx.workDir, "artifact.bin");
@@ -83,6 +85,7 @@ export async function runArtifacts(
       rmSync(path.join(artifactsRoot, artifactPath), { force: true });
     }
   }
+  if (reference !== undefined) await measureReference(ctx, reference, source, expectedBytes, `${prefix}/bare-node`);
   rmSync(source, { force: true });
 
   const rows: TransferRow[] = [];
@@ -102,4 +105,33 @@ export async function runArtifacts(
     }
   }
   return rows;
+}
+
+/** The same transfers through the bare node:http proxy, reported as a note next to the rows. */
+async function measureReference(
+  ctx: BenchContext,
+  reference: { url: string },
+  source: string,
+  expectedBytes: number,
+  artifactPath: string,
+): Promise<void> {
+  const { artifactMiB, transferRepetitions } = ctx.size;
+  const url = `${reference.url}/api/2.0/mlflow-artifacts/artifacts/${artifactPath}.bin`;
+  const speeds: Record<"upload" | "download", number[]> = { upload: [], download: [] };
+  for (let rep = 0; rep < transferRepetitions; rep += 1) {
+    for (const direction of ["upload", "download"] as const) {
+      const result = await curlTransfer(ctx.registry, ctx.tools.curl, {
+        url,
+        headers: ctx.authHeaders,
+        ...(direction === "upload" ? { upload: source } : {}),
+      });
+      if (result.status !== 200 || result.bytes !== expectedBytes) {
+        throw new Error(`${direction} via the bare node:http proxy: status ${result.status}, ${result.bytes} of ${expectedBytes} bytes`);
+      }
+      speeds[direction].push(artifactMiB / result.seconds);
+    }
+  }
+  const text = `bare node:http proxy (reference, same child): download ${median(speeds.download).toFixed(0)} MiB/s, upload ${median(speeds.upload).toFixed(0)} MiB/s (medians of ${transferRepetitions})`;
+  ctx.progress(text);
+  ctx.note(text);
 }

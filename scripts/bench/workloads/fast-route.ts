@@ -24,9 +24,7 @@ import { median } from "../results.js";
 import { runWrk, type StaticRequest } from "../run-wrk.js";
 import { AUDIT_EVENTS_METRIC, AUDIT_QUEUE_METRIC, childPidFromLog, type GatewayHandle, startGateway } from "../start-gateway.js";
 import { prepareNginx, startNginx } from "../start-nginx.js";
-import { waitForHttp } from "../wait-for-http.js";
-
-const BARE_NODE_PROXY = path.join(import.meta.dirname, "..", "bare-node-proxy.ts");
+import { startBareNodeProxy } from "../start-bare-node-proxy.js";
 
 export const FAST_CONCURRENCY = 64;
 /** The core the proxy under test gets; wrk and the upstream share the other one. */
@@ -237,15 +235,7 @@ async function measureBareNodeProxy(
   dir: string,
   load: (baseUrl: string, seconds: number) => ReturnType<typeof runWrk>,
 ): Promise<NodeReference> {
-  const port = await freePort();
-  const started = ctx.registry.start(
-    "bare node:http proxy",
-    ctx.tools.taskset,
-    ["-c", String(PROXY_CPU), process.execPath, "--import", "tsx", BARE_NODE_PROXY, String(port), String(upstreamPort)],
-    { logFile: path.join(dir, "bare-node-proxy.log") },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}${FAST_ROUTE_PATH}`, { timeoutMs: 30_000, process: started });
+  const { url, process: started } = await startBareNodeProxy(ctx, upstreamPort, dir, FAST_ROUTE_PATH, PROXY_CPU);
   if (ctx.size.warmupSeconds > 0) await load(url, ctx.size.warmupSeconds);
   const cpu0 = cpuSeconds([started.pid]);
   const wall0 = Date.now();
