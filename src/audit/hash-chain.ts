@@ -23,26 +23,21 @@ export type ChainedRecord = Chained & Record<string, unknown>;
 
 /** JSON with object keys sorted at every level, so the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {
-  // Runs twice per audit event on the request path: plain loops, no intermediate arrays.
   // The output must never change (it is what the chain's hashes cover); the unit tests pin it.
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) {
-    let out = "[";
-    for (let i = 0; i < value.length; i += 1) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
-    return `${out}]`;
-  }
-  const object = value as Record<string, unknown>;
-  // Default sort: UTF-16 code unit order, the same as comparing with < and >.
-  const keys = Object.keys(object).sort();
-  let out = "{";
-  let first = true;
-  for (const key of keys) {
-    const item = object[key];
-    if (item === undefined) continue;
-    out += `${first ? "" : ","}${JSON.stringify(key)}:${canonicalJson(item)}`;
-    first = false;
-  }
-  return `${out}}`;
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(",")}]`;
+  return `{${canonicalMembers(value as Record<string, unknown>).members.join(",")}}`;
+}
+
+/**
+ * An object's members in canonical form: its defined keys in UTF-16 code unit order (the
+ * default sort), each written as `"key":value`. HashChain.appendLine joins them itself.
+ */
+function canonicalMembers(object: Record<string, unknown>): { keys: string[]; members: string[] } {
+  const keys = Object.keys(object)
+    .filter((key) => object[key] !== undefined)
+    .sort();
+  return { keys, members: keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`) };
 }
 
 /** The hash of a record: everything but its own `hash` field. */
@@ -70,25 +65,22 @@ export class HashChain {
   }
 
   /**
-   * Appends, and returns the record's canonical JSON line too, serialized once: each
-   * top-level field is written once and the hashed text and the line are both joined
-   * from those parts (the line is exactly `canonicalJson(record)`).
+   * Appends, and returns the record's canonical JSON line too, serialized once: the hashed
+   * text and the line are both joined from the same members.
    */
   appendLine<T extends Record<string, unknown>>(content: T): { record: T & Chained; line: string } {
     this.#seq += 1;
     const unhashed: Record<string, unknown> = { ...content, stream: this.stream, seq: this.#seq, prev_hash: this.#lastHash };
     delete unhashed["hash"];
-    const keys = Object.keys(unhashed)
-      .filter((key) => unhashed[key] !== undefined)
-      .sort();
-    const parts = keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(unhashed[key])}`);
+    const { keys, members } = canonicalMembers(unhashed);
     const hash = createHash("sha256")
-      .update(`{${parts.join(",")}}`)
+      .update(`{${members.join(",")}}`)
       .digest("hex");
+    // The same members with the hash in its sorted place: exactly canonicalJson(record).
     const at = keys.findIndex((key) => key > "hash");
-    parts.splice(at === -1 ? parts.length : at, 0, `"hash":"${hash}"`);
+    members.splice(at === -1 ? members.length : at, 0, `"hash":"${hash}"`);
     this.#lastHash = hash;
-    return { record: { ...(unhashed as T & Omit<Chained, "hash">), hash }, line: `{${parts.join(",")}}` };
+    return { record: { ...(unhashed as T & Omit<Chained, "hash">), hash }, line: `{${members.join(",")}}` };
   }
 
   get seq(): number {

@@ -13,7 +13,7 @@ export type ErrorStage = (error: unknown, req: IncomingMessage, res: ServerRespo
  * middleware contract Express implements, without Express's per-request cost (it swaps
  * the prototypes of both objects and walks its router for every request: about a
  * quarter of a millisecond of CPU here, more than everything the gateway decides; see
- * docs/benchmark.md). Express still serves the gateway's own pages (gateway-router.ts).
+ * docs/benchmark.md). Express still serves the gateway's own pages (gateway-pages.ts).
  */
 export function composePipeline(stages: readonly Stage[], onError: ErrorStage): RequestListener {
   return function pipeline(req, res) {
