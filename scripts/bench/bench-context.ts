@@ -18,17 +18,3 @@ export interface BenchContext {
   progress(line: string): void;
   note(line: string): void;
 }
-
-/** Finds a free loopback port (the server binds it a moment later). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return await new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}

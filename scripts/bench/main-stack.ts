@@ -5,7 +5,8 @@
  */
 import { copyFileSync } from "node:fs";
 import path from "node:path";
-import { type BenchContext, freePort } from "./bench-context.js";
+import type { BenchContext } from "./bench-context.js";
+import { findFreePort } from "../../src/supervisor/free-port.js";
 import { createFixtures, type Fixtures } from "./mlflow-fixtures.js";
 import { processTree } from "./proc-stats.js";
 import { PATHS, type Target } from "./results.js";
@@ -29,11 +30,11 @@ export interface MainStack {
 
 export async function startMainStack(ctx: BenchContext, keyServerHost: string): Promise<MainStack> {
   ctx.progress("starting the gateway (token identity, audit file sink) and its mlflow server child");
-  const childPort = await freePort();
+  const childPort = await findFreePort();
   const dataDir = path.join(ctx.workDir, "gateway-data");
   const gateway = await startGateway(ctx.registry, {
     name: "gateway",
-    port: await freePort(),
+    port: await findFreePort(),
     childPort,
     dataDir,
     logFile: path.join(ctx.workDir, "gateway.log"),
@@ -47,7 +48,7 @@ export async function startMainStack(ctx: BenchContext, keyServerHost: string): 
   ctx.progress(`gateway ready in ${gateway.readyMs} ms (audit: ${gateway.audit.detail}); starting nginx in front of the same child`);
   const nginx = await startNginx(ctx.registry, ctx.tools, "nginx", {
     dir: path.join(ctx.workDir, "nginx"),
-    port: await freePort(),
+    port: await findFreePort(),
     role: { kind: "proxy", upstreamPort: childPort, hostHeader: `127.0.0.1:${childPort}` },
   });
   const childUrl = `http://127.0.0.1:${childPort}`;

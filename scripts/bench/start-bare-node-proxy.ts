@@ -1,6 +1,7 @@
 /** Starts scripts/bench/bare-node-proxy.ts (the Node.js reference) and waits until it proxies. */
 import path from "node:path";
-import { type BenchContext, freePort } from "./bench-context.js";
+import type { BenchContext } from "./bench-context.js";
+import { findFreePort } from "../../src/supervisor/free-port.js";
 import type { StartedProcess } from "./process-registry.js";
 import { waitForHttp } from "./wait-for-http.js";
 
@@ -19,7 +20,7 @@ export async function startBareNodeProxy(
   probePath: string,
   cpu?: number,
 ): Promise<BareNodeProxy> {
-  const port = await freePort();
+  const port = await findFreePort();
   const node = [process.execPath, "--import", "tsx", SCRIPT, String(port), String(upstreamPort)];
   const [file, ...args] = cpu === undefined ? node : [ctx.tools.taskset, "-c", String(cpu), ...node];
   const started = ctx.registry.start("bare node:http proxy", file as string, args, { logFile: path.join(logDir, "bare-node-proxy.log") });

@@ -59,11 +59,21 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * What the gateway passes on to its child, the same for the bare `mlflow server` of the
+ * cold-start comparison (start-mlflow.ts).
+ */
+export const BENCH_CHILD_ENV: Readonly<Record<string, string>> = {
+  PATH: process.env["PATH"] ?? "",
+  HOME: process.env["HOME"] ?? "/tmp",
+  // MLflow's background job runners would compete for the same two cores in every row.
+  MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+};
+
 /** The gateway's variables in the benchmark: what a team in front of Databricks would run, locally. */
 function gatewayEnv(setup: GatewaySetup, withAudit: boolean): NodeJS.ProcessEnv {
   return {
-    PATH: process.env["PATH"] ?? "",
-    HOME: process.env["HOME"] ?? "/tmp",
+    ...BENCH_CHILD_ENV,
     PORT: String(setup.port),
     GATEWAY_LISTEN_HOST: "127.0.0.1",
     GATEWAY_DATA_DIR: setup.dataDir,
@@ -71,8 +81,6 @@ function gatewayEnv(setup: GatewaySetup, withAudit: boolean): NodeJS.ProcessEnv 
     GATEWAY_MLFLOW_WORKERS: String(setup.mlflowWorkers),
     GATEWAY_IDENTITY_MODE: "token",
     DATABRICKS_HOST: setup.keyServerHost,
-    // MLflow's background job runners would compete for the same two cores in every row.
-    MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
     ...(setup.mlflowBin === undefined ? {} : { GATEWAY_MLFLOW_BIN: setup.mlflowBin }),
     ...(withAudit ? { GATEWAY_AUDIT_SINKS: "file", GATEWAY_AUDIT_DIR: setup.auditDir, GATEWAY_AUDIT_HMAC_KEY: BENCH_AUDIT_KEY } : {}),
   };

@@ -11,7 +11,8 @@
  */
 import { copyFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { type BenchContext, freePort } from "../bench-context.js";
+import type { BenchContext } from "../bench-context.js";
+import { findFreePort } from "../../../src/supervisor/free-port.js";
 import { type ColdStart, median } from "../results.js";
 import { type GatewayHandle, loggedAt, startGateway } from "../start-gateway.js";
 import { DATABASE_FILE, startBareMlflow } from "../start-mlflow.js";
@@ -42,7 +43,7 @@ function seedDatabase(templateDb: string | undefined, dir: string): void {
 async function timeBare(ctx: BenchContext, rep: number, templateDb: string | undefined): Promise<number> {
   const dir = ctx.registry.makeTempDir("bench-cold-bare-");
   seedDatabase(templateDb, dir);
-  const port = await freePort();
+  const port = await findFreePort();
   const begin = Date.now();
   const started = startBareMlflow(ctx.registry, dir, port, path.join(dir, "mlflow.log"), ctx.size.mlflowWorkers);
   await waitForHttp(`http://127.0.0.1:${port}/health`, { timeoutMs: START_TIMEOUT_MS, process: started });
@@ -64,8 +65,8 @@ async function timeGateway(ctx: BenchContext, rep: number, keyServerHost: string
   seedDatabase(templateDb, path.join(dir, "data"));
   const gateway = await startGateway(ctx.registry, {
     name: "gateway (cold start)",
-    port: await freePort(),
-    childPort: await freePort(),
+    port: await findFreePort(),
+    childPort: await findFreePort(),
     dataDir: path.join(dir, "data"),
     logFile: path.join(dir, "gateway.log"),
     keyServerHost,

@@ -16,7 +16,8 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
-import { type BenchContext, freePort } from "../bench-context.js";
+import type { BenchContext } from "../bench-context.js";
+import { findFreePort } from "../../../src/supervisor/free-port.js";
 import { cpuSeconds, processTree, sampleRss } from "../proc-stats.js";
 import { scrapeMetric } from "../prometheus.js";
 import type { AuditResult, LoadRow, NodeReference, SoakResult, Target } from "../results.js";
@@ -78,13 +79,13 @@ export async function runFastRoute(ctx: BenchContext, keyServerHost: string): Pr
   const dir = path.join(ctx.workDir, "fast-route");
   const upstreamDir = path.join(dir, "upstream");
   mkdirSync(upstreamDir, { recursive: true });
-  const upstreamPort = await freePort();
+  const upstreamPort = await findFreePort();
   const wrapper = writeUpstreamWrapper(ctx, upstreamDir, upstreamPort);
 
   ctx.progress("fast route: starting the gateway (core 1) with a trivial upstream (core 0), and nginx (core 1)");
   const gateway: GatewayHandle = await startGateway(ctx.registry, {
     name: "gateway (fast route)",
-    port: await freePort(),
+    port: await findFreePort(),
     childPort: upstreamPort,
     dataDir: path.join(dir, "gateway-data"),
     logFile: path.join(dir, "gateway.log"),
@@ -105,7 +106,7 @@ export async function runFastRoute(ctx: BenchContext, keyServerHost: string): Pr
     ctx.registry,
     ctx.tools,
     "nginx (fast route)",
-    { dir: nginxDir, port: await freePort(), role: { kind: "proxy", upstreamPort, hostHeader: `127.0.0.1:${upstreamPort}` } },
+    { dir: nginxDir, port: await findFreePort(), role: { kind: "proxy", upstreamPort, hostHeader: `127.0.0.1:${upstreamPort}` } },
     PROXY_CPU,
   );
 
