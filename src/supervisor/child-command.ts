@@ -21,6 +21,16 @@ export const CHILD_KEEP_ALIVE_SECONDS = 75;
 /** The repository's python/ folder (from src/supervisor or dist/supervisor). */
 export const CHILD_PATCHES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../python");
 
+/**
+ * MLflow's SQLAlchemy store takes a second pooled connection inside a session that holds
+ * one (LogBatch: the run's session, then one each for params, metrics and tags). With
+ * SQLAlchemy's default pool (5 + 10 overflow) 15 concurrent LogBatch calls on one worker
+ * each hold one connection and wait for another: nothing moves until the pool's 30 s
+ * timeout fails them all. A worker runs at most 40 requests at once (the thread limit of
+ * Starlette's WSGI bridge), so 5 + 80 connections let every one of them hold two.
+ */
+export const CHILD_SQLITE_POOL_MAX_OVERFLOW = 80;
+
 /** Retries of the child's own calls to the workspace (MLflow's default is 7). */
 export const CHILD_HTTP_RETRIES = 3;
 /** How long the child keeps retrying a throttled or failing workspace through the SDK. */
@@ -102,6 +112,12 @@ export function buildChildCommand(
     }
   } else if (mlflow.artifactsDestination !== undefined) {
     args.push("--serve-artifacts", "--artifacts-destination", mlflow.artifactsDestination);
+  }
+  // SQLite connections are file handles, so a pool that cannot deadlock costs nothing. A
+  // database server limits its connections: there the operator sizes the pool (same
+  // variable), which also wins here.
+  if (mlflow.backendStoreUri.startsWith("sqlite:")) {
+    env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"] ??= String(CHILD_SQLITE_POOL_MAX_OVERFLOW);
   }
 
   return { file: executable, args, env };

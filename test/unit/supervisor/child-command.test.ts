@@ -56,6 +56,21 @@ describe("buildChildCommand", () => {
     assert.ok(!describeChildCommand(command).includes(SECRET));
   });
 
+  it("sizes a SQLite store's connection pool so LogBatch cannot deadlock it, unless the operator sized it", () => {
+    const sqlite = loadConfig({}, { repoRoot: "/r" });
+    assert.equal(buildChildCommand(sqlite, "mlflow", 5001, {}).env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"], "80");
+    assert.equal(
+      buildChildCommand(sqlite, "mlflow", 5001, { MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW: "20" }).env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"],
+      "20",
+    );
+    const server = loadConfig({ MLFLOW_TRACKING_URI: "postgresql://mlflow@db:5432/mlflow" }, { repoRoot: "/r" });
+    assert.equal(
+      buildChildCommand(server, "mlflow", 5001, {}).env["MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW"],
+      undefined,
+      "a database server's connection limit is the operator's to budget",
+    );
+  });
+
   it("masks a database password when describing the command", () => {
     const config = loadConfig({ MLFLOW_TRACKING_URI: "postgresql://mlflow:hunter2@db:5432/mlflow" }, { repoRoot: "/r" });
     const described = describeChildCommand(buildChildCommand(config, "mlflow", 5001, {}));
