@@ -81,9 +81,10 @@ function describeStages(audit: string): Stages {
 function checkFailures(rows: readonly LoadRow[]): string[] {
   return rows
     .filter((r) => r.stats.requests === 0 || (r.stats.errors + r.stats.failedResponses) / r.stats.requests > MAX_FAILURE_SHARE)
-    .map(
-      (r) =>
-        `${r.workload} ${r.operation} c=${r.concurrency} via ${r.path}: ${r.stats.errors} socket errors, ${r.stats.failedResponses} failed responses of ${r.stats.requests}`,
+    .map((r) =>
+      r.stats.requests === 0
+        ? `${r.workload} ${r.operation} c=${r.concurrency} via ${r.path}: no request completed in ${r.stats.seconds.toFixed(1)} s (a stalled server: see its log)`
+        : `${r.workload} ${r.operation} c=${r.concurrency} via ${r.path}: ${r.stats.errors} socket errors, ${r.stats.failedResponses} failed responses of ${r.stats.requests}`,
     );
 }
 

@@ -75,39 +75,6 @@ async function load(
   return stats;
 }
 
-/** Each retry runs this many times longer than the one before. */
-const LONGER = 4;
-const MAX_RETRIES = 2;
-
-/**
- * Measures until at least one request per connection completed. wrk counts only the
- * requests that finish inside its window: on a slow machine a one-second smoke run of
- * slow calls (a LogBatch under SQLite contention can take a second) may complete none,
- * and percentiles of a handful of requests describe the first wave, not the path. The
- * run is repeated for longer, `beforeRetry` clearing what the short run left queued, and
- * the report says so. Whatever the last attempt measured is returned: zero requests
- * still fails the run.
- */
-export async function measure(
-  ctx: BenchContext,
-  label: string,
-  connections: number,
-  attempt: (seconds: number) => Promise<LoadStats>,
-  beforeRetry: () => Promise<void> = () => Promise.resolve(),
-): Promise<LoadStats> {
-  let seconds = ctx.size.runSeconds;
-  let stats = await attempt(seconds);
-  for (let retry = 0; retry < MAX_RETRIES && stats.requests < connections; retry += 1) {
-    const before = `${stats.requests} request(s) completed in ${seconds} s`;
-    seconds *= LONGER;
-    ctx.progress(`${label}: ${before}, fewer than its ${connections} connection(s); measuring again for ${seconds} s`);
-    ctx.note(`${label}: ${before} (fewer than its ${connections} connections), so it was measured again for ${seconds} s`);
-    await beforeRetry();
-    stats = await attempt(seconds);
-  }
-  return stats;
-}
-
 /** One request on each path first: a setup mistake (a 401, a 404) fails the run here, loudly. */
 async function prime(target: Target, request: StaticRequest): Promise<void> {
   const response = await fetch(`${target.url}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
@@ -126,9 +93,7 @@ export async function runSmallReads(ctx: BenchContext, targets: readonly Target[
     }
     for (const concurrency of READ_CONCURRENCIES) {
       for (const target of targets) {
-        const stats = await measure(ctx, `${operation} c=${concurrency} ${target.name}`, concurrency, (seconds) =>
-          load(ctx, target, request, concurrency, seconds),
-        );
+        const stats = await load(ctx, target, request, concurrency, ctx.size.runSeconds);
         ctx.progress(
           `${operation} c=${concurrency} ${target.name}: ${stats.rps.toFixed(0)} req/s, p50 ${stats.latencyMs.p50.toFixed(2)} ms, p99 ${stats.latencyMs.p99.toFixed(2)} ms`,
         );
@@ -187,13 +152,7 @@ export async function runSmallWrites(ctx: BenchContext, targets: readonly Target
     if (childUrl === undefined || firstRun === undefined) throw new Error("the write workload needs the direct path and a run per path");
     await drainWrites(ctx, childUrl, firstRun);
     await primeWrite(ctx, target, firstRun);
-    const stats = await measure(
-      ctx,
-      `LogBatch(50) c=${WRITE_CONCURRENCY} ${target.name}`,
-      WRITE_CONCURRENCY,
-      (seconds) => load(ctx, target, logBatchRequest(ctx, runIds), WRITE_CONCURRENCY, seconds),
-      () => drainWrites(ctx, childUrl, firstRun),
-    );
+    const stats = await load(ctx, target, logBatchRequest(ctx, runIds), WRITE_CONCURRENCY, ctx.size.runSeconds);
     await drainWrites(ctx, childUrl, firstRun);
     ctx.progress(
       `LogBatch(50) c=${WRITE_CONCURRENCY} ${target.name}: ${stats.rps.toFixed(0)} req/s, p50 ${stats.latencyMs.p50.toFixed(2)} ms, p99 ${stats.latencyMs.p99.toFixed(2)} ms`,
