@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".venv/", ".data/", "test-output/", "bench-output/", "eslint.config.js"] },
+  { ignores: ["dist/", "**/node_modules/", ".venv/", ".data/", "test-output/", "bench-output/", "eslint.config.js"] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

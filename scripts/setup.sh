@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, and only that: npm packages, the Python virtualenv
-# (.venv) from requirements.txt, Chromium for the browser tests (--with-browser), and
-# the build. Safe to run again: each step checks before it installs.
+# (.venv) from requirements.txt, Chromium for the browser tests (--with-browser), the
+# test-only Python packages of test/requirements.txt (--with-test-deps), and the build. Safe to run again: each step checks before it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WITH_BROWSER=0
+WITH_TEST_DEPS=0
 for arg in "$@"; do
   case "$arg" in
     --with-browser) WITH_BROWSER=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --with-browser)" >&2; exit 2 ;;
+    --with-test-deps) WITH_TEST_DEPS=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --with-browser, --with-test-deps)" >&2; exit 2 ;;
   esac
 done
 
@@ -37,6 +39,21 @@ if [ ! -x .venv/bin/mlflow ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)
   [ -d .venv ] || "$PYTHON" -m venv .venv || fail "could not create a virtualenv; on Debian/Ubuntu: apt-get install python3-venv"
   .venv/bin/pip install --disable-pip-version-check --quiet -r requirements.txt
   echo "$REQUIREMENTS_HASH" > .venv/.requirements.sha256
+fi
+
+# Test-only Python packages (storage servers the emulator starts), into the same .venv.
+if [ "$WITH_TEST_DEPS" = 1 ]; then
+  TEST_REQUIREMENTS_HASH="$(cat requirements.txt test/requirements.txt | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat .venv/.test-requirements.sha256 2>/dev/null)" != "$TEST_REQUIREMENTS_HASH" ]; then
+    step "Installing the test-only Python packages ($(grep -v '^#' test/requirements.txt | tr '\n' ' '))"
+    .venv/bin/pip install --disable-pip-version-check --quiet -r test/requirements.txt || fail "pip could not install test/requirements.txt; retry with: bash scripts/setup.sh --with-test-deps"
+    echo "$TEST_REQUIREMENTS_HASH" > .venv/.test-requirements.sha256
+  fi
+  # Test-only npm tools (Azurite), kept apart so a Databricks Apps deploy never installs them.
+  if [ ! -f test/tools/node_modules/.package-lock.json ] || [ test/tools/package-lock.json -nt test/tools/node_modules/.package-lock.json ]; then
+    step "Installing the test-only npm tools (test/tools: Azurite)"
+    npm ci --prefix test/tools --no-audit --no-fund || fail "npm could not install test/tools; retry with: bash scripts/setup.sh --with-test-deps"
+  fi
 fi
 
 # Chromium for the UI tests (Debian's package; Playwright drives it, nothing is downloaded).

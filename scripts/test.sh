@@ -7,7 +7,7 @@ shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
-bash scripts/setup.sh --with-browser
+bash scripts/setup.sh --with-browser --with-test-deps
 
 step "Type-check, lint, format"
 npm run --silent typecheck

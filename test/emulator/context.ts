@@ -6,6 +6,7 @@ import type { Response } from "express";
 import type { BlobStore } from "./blob-store.js";
 import type { FaultController } from "./faults.js";
 import type { KeyRing } from "./keys.js";
+import type { ModelStorage } from "./model-storage.js";
 import type { Directory, Principal } from "./principals.js";
 import type { CallRecord, CredentialKind, DenyRule } from "./types.js";
 
@@ -23,6 +24,8 @@ export interface EmulatorContext {
   backingUrl(): string;
   readonly tokenTtlSeconds: number;
   readonly ucModelArtifacts: "presigned" | "sdk";
+  /** Where UC model-version files live and which credentials reach them. */
+  readonly modelStorage: ModelStorage;
   readonly strictExperimentNames: boolean;
 }
 

@@ -21,6 +21,7 @@ import { databricksErrorHandler, sendEndpointNotFound } from "./errors.js";
 import { FaultController } from "./faults.js";
 import { filesApiRouter } from "./files-api.js";
 import { KeyRing } from "./keys.js";
+import { defaultModelStorage, type ModelStorage } from "./model-storage.js";
 import { mintToken, oauthRouter } from "./oauth.js";
 import { Directory } from "./principals.js";
 import { scimRouter } from "./scim.js";
@@ -74,22 +75,32 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
   let backing: BackingMlflow | undefined;
   const calls: CallRecord[] = [];
   const deny: DenyRule[] = [...(options.deny ?? [])];
+  const blobs = new BlobStore(path.join(dataDir, "blobs"), () => url, options.signedUrlTtlSeconds ?? 900);
+  const workspaceId = options.workspaceId ?? String(randomInt(1_000_000_000, 2_000_000_000)) + String(randomInt(100_000, 999_999));
+  let modelStorage: ModelStorage;
+  try {
+    modelStorage = await (options.modelStorage ?? defaultModelStorage)({ workspaceId, blobs, dataDir });
+  } catch (err) {
+    if (ownsDataDir && !options.keepDataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const directory = new Directory(options.users, options.groups, options.servicePrincipal, options.personalAccessTokens);
   const ctx: EmulatorContext = {
     url: () => url,
-    workspaceId: options.workspaceId ?? String(randomInt(1_000_000_000, 2_000_000_000)) + String(randomInt(100_000, 999_999)),
+    workspaceId,
     directory,
     keys: await KeyRing.create(),
     faults: new FaultController(),
     calls,
     deny,
-    blobs: new BlobStore(path.join(dataDir, "blobs"), () => url, options.signedUrlTtlSeconds ?? 900),
+    blobs,
     backingUrl: () => {
       if (!backing) throw new Error("backing mlflow server is not running");
       return backing.url;
     },
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     ucModelArtifacts: options.ucModelArtifacts ?? "presigned",
+    modelStorage,
     strictExperimentNames: options.strictExperimentNames ?? true,
   };
 
@@ -98,6 +109,7 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await backing?.stop();
+    await modelStorage.stop();
     if (ownsDataDir && !options.keepDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 

@@ -3,6 +3,7 @@
 // pulling in Express or execa.
 
 import type { FaultController } from "./faults.js";
+import type { ModelStorageFactory } from "./model-storage.js";
 
 export type PrincipalKind = "user" | "service_principal";
 
@@ -79,6 +80,11 @@ export interface WorkspaceEmulatorOptions {
    * Databricks SDK. Default "presigned".
    */
   ucModelArtifacts?: "presigned" | "sdk";
+  /**
+   * Where UC model-version files live: Databricks default storage (the
+   * default), or a customer-hosted storage such as an S3-compatible server.
+   */
+  modelStorage?: ModelStorageFactory;
   /** Reject experiment names that are not absolute workspace paths, as Databricks does (default true). */
   strictExperimentNames?: boolean;
   /** The `mlflow` executable (default: the repository's .venv/bin/mlflow, or $MLFLOW_BIN). */

@@ -5,8 +5,6 @@
 // objects, so all state stays in the backing MLflow server; these tags are
 // hidden from callers.
 
-import { ucModelVersionPath } from "./artifact-paths.js";
-
 export const EMU_TAG_PREFIX = "databricks.emulator.";
 export const TAG_USER = `${EMU_TAG_PREFIX}user_id`;
 export const TAG_STATUS = `${EMU_TAG_PREFIX}status`;
@@ -58,11 +56,6 @@ export function threeLevelNameError(name: unknown): string | undefined {
   return undefined;
 }
 
-/** Where a model version's files live, as get-download-uri reports it. */
-export function storageLocation(workspaceId: string, name: string, version: string): string {
-  return `s3://databricks-workspace-emulator/${workspaceId}${ucModelVersionPath(name, version)}`;
-}
-
 export function ucRegisteredModel(oss: Json): Json {
   return compact({
     name: oss.name,
@@ -75,7 +68,7 @@ export function ucRegisteredModel(oss: Json): Json {
   });
 }
 
-export function ucModelVersion(oss: Json, workspaceId: string): Json {
+export function ucModelVersion(oss: Json, storageLocation: (name: string, version: string) => string): Json {
   const name = scalar(oss.name);
   const version = scalar(oss.version);
   const aliases = Array.isArray(oss.aliases) ? (oss.aliases as string[]) : [];
@@ -92,7 +85,7 @@ export function ucModelVersion(oss: Json, workspaceId: string): Json {
     run_tracking_server_id: reserved(oss, TAG_TRACKING_SERVER),
     status: reserved(oss, TAG_STATUS) ?? "READY",
     status_message: oss.status_message,
-    storage_location: storageLocation(workspaceId, name, version),
+    storage_location: storageLocation(name, version),
     aliases: aliases.map((alias) => ({ alias, version })),
     tags: visibleTags(oss),
     model_id: oss.model_id || reserved(oss, TAG_MODEL_ID),

@@ -6,7 +6,6 @@
 // are reached through presigned URLs (DEFAULT_STORAGE) or the Files API.
 
 import express, { type Request, type Response, type Router } from "express";
-import { ucModelVersionPath } from "./artifact-paths.js";
 import { type BackingResult, backingCall, relayError } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
 import { sendDatabricksError } from "./errors.js";
@@ -16,7 +15,6 @@ import {
   TAG_STATUS,
   TAG_TRACKING_SERVER,
   TAG_USER,
-  storageLocation,
   threeLevelNameError,
   ucModelVersion,
   scalar,
@@ -47,6 +45,7 @@ function failed(res: Response, result: BackingResult): boolean {
 
 export function unityCatalogRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
+  const location = (name: string, version: string): string => ctx.modelStorage.storageLocation(name, version);
   router.use(UC, express.json({ type: () => true }));
   type Handler = (a: Json, req: Request, res: Response) => Promise<void>;
   const route = (method: "get" | "post" | "patch" | "delete", path: string, fn: Handler): void => {
@@ -64,7 +63,7 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
   const sendVersion = async (res: Response, name: string, version: string): Promise<void> => {
     const got = await getVersion(name, version);
     if (failed(res, got)) return;
-    res.json({ model_version: ucModelVersion(got.json.model_version as Json, ctx.workspaceId) });
+    res.json({ model_version: ucModelVersion(got.json.model_version as Json, location) });
   };
   const sendModel = async (res: Response, name: string): Promise<void> => {
     const got = await backingCall(ctx, "GET", `${OSS}/registered-models/get`, { query: { name } });
@@ -120,7 +119,7 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
     if (!name) return;
     const deleted = await backingCall(ctx, "DELETE", `${OSS}/registered-models/delete`, { body: { name } });
     if (failed(res, deleted)) return;
-    await ctx.blobs.remove(`/Models/${name.split(".").join("/")}`, true);
+    await ctx.modelStorage.remove(name);
     res.json({});
   });
   for (const [path, method, ossPath] of [
@@ -144,7 +143,7 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
     if (!name) return;
     const got = await backingCall(ctx, "GET", `${OSS}/registered-models/alias`, { query: { name, alias: str(a.alias) } });
     if (failed(res, got)) return;
-    res.json({ model_version: ucModelVersion(got.json.model_version as Json, ctx.workspaceId) });
+    res.json({ model_version: ucModelVersion(got.json.model_version as Json, location) });
   });
 
   // ---- model versions ----
@@ -167,7 +166,7 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
       body: { name, source: a.source, run_id: a.run_id, description: a.description, tags, model_id: a.model_id },
     });
     if (failed(res, created)) return;
-    res.json({ model_version: ucModelVersion(created.json.model_version as Json, ctx.workspaceId) });
+    res.json({ model_version: ucModelVersion(created.json.model_version as Json, location) });
   });
   route("get", "/model-versions/get", async (a, _req, res) => {
     const name = named(a, res);
@@ -187,7 +186,7 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
     const body = { name, version: str(a.version) };
     const deleted = await backingCall(ctx, "DELETE", `${OSS}/model-versions/delete`, { body });
     if (failed(res, deleted)) return;
-    await ctx.blobs.remove(ucModelVersionPath(name, String(a.version)), true);
+    await ctx.modelStorage.remove(name, String(a.version));
     res.json({});
   });
   route("get", "/model-versions/search", async (a, _req, res) => {
@@ -197,7 +196,7 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
     if (failed(res, found)) return;
     const versions = (found.json.model_versions as Json[] | undefined) ?? [];
     res.json({
-      model_versions: versions.map((v) => ucModelVersion(v, ctx.workspaceId)),
+      model_versions: versions.map((v) => ucModelVersion(v, location)),
       next_page_token: found.json.next_page_token,
     });
   });
@@ -206,14 +205,14 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
     if (!name) return;
     const got = await getVersion(name, String(a.version));
     if (failed(res, got)) return;
-    res.json({ artifact_uri: storageLocation(ctx.workspaceId, name, String(a.version)) });
+    res.json({ artifact_uri: location(name, String(a.version)) });
   });
   route("post", "/model-versions/generate-temporary-credentials", async (a, _req, res) => {
     const name = named(a, res);
     if (!name) return;
     const got = await getVersion(name, String(a.version));
     if (failed(res, got)) return;
-    const mv = ucModelVersion(got.json.model_version as Json, ctx.workspaceId);
+    const mv = ucModelVersion(got.json.model_version as Json, location);
     if (a.operation === "MODEL_VERSION_OPERATION_READ_WRITE" && mv.status === "READY") {
       // Files of a finalized version are immutable in Unity Catalog.
       return sendDatabricksError(
@@ -223,9 +222,8 @@ export function unityCatalogRouter(ctx: EmulatorContext): Router {
         `Model version ${name}/${String(a.version)} is READY; its files can no longer be written.`,
       );
     }
-    // DEFAULT_STORAGE: no cloud credentials; MLflow switches to presigned URLs from /api/2.0/fs.
-    const expiration = Date.now() + 15 * 60 * 1000;
-    res.json({ credentials: { storage_mode: "DEFAULT_STORAGE", expiration_time: expiration } });
+    const operation = a.operation === "MODEL_VERSION_OPERATION_READ_WRITE" ? "MODEL_VERSION_OPERATION_READ_WRITE" : "MODEL_VERSION_OPERATION_READ";
+    res.json({ credentials: await ctx.modelStorage.temporaryCredentials(name, String(a.version), operation) });
   });
   route("post", "/model-versions/finalize", async (a, _req, res) => {
     const name = named(a, res);
