@@ -15,13 +15,23 @@ only if) the module it repairs is imported, so nothing else is loaded early.
    ("Argument 'order_by' is unsupported for models in the Unity Catalog."). The
    ordering is dropped (Unity Catalog returns its own order) and an empty filter is
    passed as None; a real name filter still fails, as Unity Catalog cannot run it.
-   Model search results carry no aliases in UC, so each model of a (small) page is read
-   in full, and the UI's list shows its aliases.
+   Model search results carry no aliases in UC, so the first models of a page (at most
+   _MAX_ENRICHED, a bounded number of workspace calls per page) are read in full and the
+   UI's list shows their aliases. A read that fails (the workspace throttling with 429,
+   say) ends the enrichment for that page: the list is still answered, the rest without
+   aliases, rather than failing or hammering a throttled workspace.
    Version search results are also turned into plain versions: the UC ones raise when
    the server's handler reads their (unavailable) aliases and tags.
 3. Every registry write logs an ERROR with a traceback: webhook delivery asks the UC
    store for webhooks, which it does not support. The UC store answers "no webhooks"
    (Unity Catalog has none of MLflow's webhooks), so real errors stay visible.
+4. The UI's model-version file view (/model-versions/get-artifact) fails for every Unity
+   Catalog model: mlflow/server/handlers.py get_model_version_artifact_handler reads the
+   version's raw storage location (s3://..., abfss://...) with no credentials. For a UC
+   registry the handler reads the files the way MLflow's own clients do, through
+   UnityCatalogModelsArtifactRepository: temporary credentials for the version, then
+   presigned URLs (Databricks default storage), the cloud's client (customer-hosted
+   storage) or the Files API (when the workspace enables the SDK models-artifact path).
 """
 
 import importlib.abc
@@ -29,8 +39,10 @@ import importlib.util
 import sys
 
 _UC_STORE_MODULE = "mlflow.store._unity_catalog.registry.rest_store"
-# Model list pages up to this size are read model by model to show their aliases.
-_MAX_ENRICHED = 100
+_SERVER_MODULE = "mlflow.server"
+# At most this many models of a model-list page are read one by one to show their aliases:
+# one search call plus this many reads per page (the UI asks for 25 per page by default).
+_MAX_ENRICHED = 25
 
 
 def _patch_uc_store(module):
@@ -56,11 +68,22 @@ def _patch_uc_store(module):
         from mlflow.store.entities.paged_list import PagedList
 
         found = original_search_models(self, filter_string or None, max_results, None, page_token)
-        # UC search results carry no aliases, yet the UI's model list shows them: read each
-        # model of the page (a page is small, at most MAX_ENRICHED of them) in full.
-        if len(found) > _MAX_ENRICHED:
-            return found
-        return PagedList([self.get_registered_model(m.name) for m in found], found.token)
+        # UC search results carry no aliases, yet the UI's model list shows them: read the
+        # first models of the page in full, and stop at the first read that fails.
+        enriched = []
+        for index, model in enumerate(found):
+            if index >= _MAX_ENRICHED:
+                break
+            try:
+                enriched.append(self.get_registered_model(model.name))
+            except Exception as error:  # noqa: BLE001 - any failure: answer the page as searched
+                import logging
+
+                logging.getLogger("mlflow_gateway").warning(
+                    "model list shown without aliases from %s on: reading it failed (%s)", model.name, type(error).__name__
+                )
+                break
+        return PagedList(enriched + list(found)[len(enriched) :], found.token)
 
     def search_model_versions(self, filter_string=None, max_results=None, order_by=None, page_token=None):
         from mlflow.entities.model_registry import ModelVersion
@@ -94,11 +117,59 @@ def _patch_uc_store(module):
     store._gateway_patched = True
 
 
-class _PatchAfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Finds the UC store module with the normal machinery, then patches it once loaded."""
+def _patch_server(module):
+    """Fix 4: the /model-versions/get-artifact route of a Unity Catalog registry."""
+    original = getattr(module, "get_model_version_artifact_handler", None)
+    if original is None or getattr(original, "_gateway_patched", False):
+        return
+    from flask import request
+
+    from mlflow.server import handlers
+
+    def uc_model_version_artifact():
+        from mlflow.store._unity_catalog.registry.rest_store import UcModelRegistryStore
+
+        store = handlers._get_model_registry_store()
+        if not isinstance(store, UcModelRegistryStore):
+            return original()
+        from mlflow.store.artifact.unity_catalog_models_artifact_repo import (
+            UnityCatalogModelsArtifactRepository,
+        )
+
+        name = request.args.get("name", "")
+        version = request.args.get("version", "")
+        path = handlers.validate_path_is_safe(request.args["path"])
+        repository = UnityCatalogModelsArtifactRepository(f"models:/{name}/{version}", registry_uri=store.store_uri)
+        return handlers._send_artifact(repository, path)
+
+    patched = handlers.catch_mlflow_exception(uc_model_version_artifact)
+    patched._gateway_patched = True
+    # serve_model_version_artifact in mlflow/server/__init__.py looks this name up per request.
+    module.get_model_version_artifact_handler = patched
+
+
+_PATCHES = {_UC_STORE_MODULE: _patch_uc_store, _SERVER_MODULE: _patch_server}
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Loads a module with its own loader, then applies its patch."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _PATCHES[module.__name__](module)
+
+
+class _PatchAfterImport(importlib.abc.MetaPathFinder):
+    """Finds the patched modules with the normal machinery and wraps their loader."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != _UC_STORE_MODULE:
+        if fullname not in _PATCHES:
             return None
         sys.meta_path.remove(self)
         try:
@@ -107,19 +178,11 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             sys.meta_path.insert(0, self)
         if spec is None or spec.loader is None:
             return None
-        self._loader = spec.loader
-        spec.loader = self
+        spec.loader = _PatchingLoader(spec.loader)
         return spec
 
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
 
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _patch_uc_store(module)
-
-
-if _UC_STORE_MODULE in sys.modules:
-    _patch_uc_store(sys.modules[_UC_STORE_MODULE])
-else:
-    sys.meta_path.insert(0, _PatchAfterImport())
+for _name, _patch in _PATCHES.items():
+    if _name in sys.modules:
+        _patch(sys.modules[_name])
+sys.meta_path.insert(0, _PatchAfterImport())

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createAuditTrail } from "./audit/create-audit-trail.js";
 import type { Config } from "./config/config.js";
+import { AuditVolumeCheck } from "./databricks/audit-volume-check.js";
 import { BackendCheck } from "./databricks/backend-check.js";
 import { WorkspaceClient } from "./databricks/workspace-client.js";
 import { createApp } from "./http/create-app.js";
@@ -54,6 +55,9 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
   const workspace = config.databricks === undefined ? undefined : new WorkspaceClient(config.databricks);
   const backend = workspace === undefined ? undefined : new BackendCheck(workspace, logger);
   const audit = createAuditTrail(config.audit, { workspace, logger });
+  // The durable audit sink's volume must exist and be writable, not only reachable.
+  const volumeCheck =
+    workspace === undefined || config.audit.volumePath === undefined ? undefined : new AuditVolumeCheck(workspace, config.audit.volumePath, logger);
   metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
 
   const proxy = createMlflowProxy({
@@ -76,13 +80,13 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     logger,
     accessLog,
     backend,
-    unityCatalog: config.mlflow.registryStoreUri === "databricks-uc" ? workspace : undefined,
+    experimentNames: { workspace, root: config.databricks?.experimentRoot, logger },
     isShuttingDown: () => shuttingDown,
     endpoints: {
       version: { gateway: readPackageVersion(repoRoot), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
       supervisor,
       metrics,
-      checks: backend === undefined ? [audit] : [backend, audit],
+      checks: [backend, audit, volumeCheck].filter((check) => check !== undefined),
       isShuttingDown: () => shuttingDown,
     },
   });
@@ -103,6 +107,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     auditStream: audit.stream,
   });
   void backend?.start();
+  void volumeCheck?.start();
 
   return {
     async stop(deadline) {
@@ -110,6 +115,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       const drained = await drain(server, config.shutdownGraceMs);
       if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
       backend?.stop();
+      volumeCheck?.stop();
       proxy.agent.destroy();
       // Every call has ended, so every event is recorded: flush the audit sinks while the
       // child stops, leaving a margin before the deadline to log and exit.

@@ -13,6 +13,8 @@ export interface DatabricksConfig {
   /** Normalised origin, e.g. https://adb-123.azuredatabricks.net (no trailing slash). */
   host: string;
   auth: DatabricksAuth;
+  /** Workspace folder that holds experiments created with a plain name (GATEWAY_EXPERIMENT_ROOT). */
+  experimentRoot: string;
 }
 
 export interface MlflowChildConfig {

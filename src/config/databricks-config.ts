@@ -1,6 +1,17 @@
 import type { DatabricksAuth, DatabricksConfig } from "./config.js";
 import { type ConfigProblem, type EnvReader, show } from "./env-reader.js";
 import { Secret } from "./secret.js";
+import { experimentRootProblem } from "../databricks/experiment-names.js";
+
+/**
+ * Where experiments created with a plain name go: /Shared/<app name>. /Shared is the one
+ * folder every workspace has in which all users (the app's service principal included)
+ * may create folders without a grant, and the app's name keeps two apps apart and makes
+ * the folder easy to find in the workspace browser. README.md, "Experiments in Databricks".
+ */
+export function defaultExperimentRoot(appName: string | undefined): string {
+  return `/Shared/${appName ?? "mlflow"}`;
+}
 
 /** Reads the workspace and exactly one credential kind; secrets are wrapped at once. */
 export function readDatabricks(reader: EnvReader, problems: ConfigProblem[]): DatabricksConfig | undefined {
@@ -73,7 +84,20 @@ export function readDatabricks(reader: EnvReader, problems: ConfigProblem[]): Da
     });
   }
 
-  return host !== undefined && auth !== undefined ? { host, auth } : undefined;
+  const appName = reader.string("DATABRICKS_APP_NAME");
+  const experimentRoot = (
+    reader.string("GATEWAY_EXPERIMENT_ROOT") ?? defaultExperimentRoot(appName && /^[a-z0-9-]+$/i.test(appName) ? appName : undefined)
+  ).replace(/\/+$/, "");
+  const rootProblem = experimentRootProblem(experimentRoot);
+  if (rootProblem !== undefined) {
+    problems.push({
+      variable: "GATEWAY_EXPERIMENT_ROOT",
+      message: `${show(experimentRoot)} ${rootProblem}.`,
+      fix: "give a workspace folder such as /Shared/mlflow or /Shared/team-a/mlflow, or unset it for /Shared/<app name>.",
+    });
+  }
+
+  return host !== undefined && auth !== undefined && rootProblem === undefined ? { host, auth, experimentRoot } : undefined;
 }
 
 /** `adb-1.azuredatabricks.net` -> `https://adb-1.azuredatabricks.net`; an explicit http:// is kept (emulators). */

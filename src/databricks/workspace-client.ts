@@ -85,12 +85,18 @@ export class WorkspaceClient {
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${token}`);
     const response = await this.#send(`${this.host}${path}`, { ...init, headers });
-    if (response.status === 401) {
-      this.#token = undefined;
-      throw new WorkspaceError("bad-credentials", `the workspace rejected the service principal's token (401${await errorCodeOf(response)})`, 401);
+    if (response.status === 401 || response.status === 403) {
+      const body = await safeText(response);
+      if (response.status === 401 || isTokenRefusal(response, body)) {
+        this.#token = undefined;
+        throw new WorkspaceError(
+          "bad-credentials",
+          `the workspace rejected the service principal's token (${response.status}${errorCodeIn(body)})`,
+          response.status,
+        );
+      }
+      throw new WorkspaceError("forbidden", `the service principal lacks permission (403${errorCodeIn(body)})`, 403);
     }
-    if (response.status === 403)
-      throw new WorkspaceError("forbidden", `the service principal lacks permission (403${await errorCodeOf(response)})`, 403);
     if (response.status === 429)
       throw new WorkspaceError(
         "rate-limited",
@@ -137,10 +143,32 @@ function oauthError(body: string): string {
 
 /** Databricks errors carry a stable `error_code`; messages may quote request data, so only the code is kept. */
 async function errorCodeOf(response: Response): Promise<string> {
+  return errorCodeIn(await safeText(response));
+}
+
+function errorCodeIn(body: string): string {
   try {
-    const parsed = JSON.parse(await response.text()) as { error_code?: string };
-    return typeof parsed.error_code === "string" ? `: ${parsed.error_code.slice(0, 64)}` : "";
+    const parsed = JSON.parse(body) as { error_code?: unknown };
+    const code = parsed.error_code;
+    return typeof code === "string" || typeof code === "number" ? `: ${String(code).slice(0, 64)}` : "";
   } catch {
-    return "";
+    return /<title>Error 403 Invalid access token\.<\/title>/.test(body) ? ": Invalid access token" : "";
+  }
+}
+
+/**
+ * A workspace refuses a token it does not accept with 403 as often as with 401: an HTML
+ * page "Error 403 Invalid access token." (DataThirstLtd/databricks.vsts.tools#26) or JSON
+ * with an integer error_code and the reason in X-Databricks-Reason-Phrase
+ * (databricks-sdk-go#873, #917). That is a credential problem, not a missing grant.
+ */
+function isTokenRefusal(response: Response, body: string): boolean {
+  if (/invalid access token/i.test(response.headers.get("x-databricks-reason-phrase") ?? "")) return true;
+  if (/<title>Error 403 Invalid access token\.<\/title>/.test(body)) return true;
+  try {
+    const parsed = JSON.parse(body) as { error_code?: unknown; message?: unknown };
+    return parsed.error_code === 403 || (typeof parsed.message === "string" && /^Invalid access token\.?$/.test(parsed.message));
+  } catch {
+    return false;
   }
 }

@@ -11,8 +11,6 @@ import { checkHeaderSpellings } from "../guards/header-spellings.js";
 import { isCredentialOrIdentityHeader, readForwardedClaims } from "../identity/forwarded-headers.js";
 import type { IdentityResolver } from "../identity/resolve-identity.js";
 import type { BackendStatus } from "../databricks/backend-check.js";
-import { serveModelVersionArtifact } from "../databricks/model-version-artifact.js";
-import type { WorkspaceClient } from "../databricks/workspace-client.js";
 import type { AccessLogWriter } from "../log/access-log-writer.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
@@ -26,6 +24,7 @@ import { auditGate, auditScope } from "./audit-stage.js";
 import { BODY_SAMPLE_LIMIT } from "./body-observer.js";
 import { GATEWAY_PREFIX, type GatewayEndpointsOptions } from "./gateway-endpoints.js";
 import { createGatewayPages, type GatewayPages } from "./gateway-pages.js";
+import { experimentNames, type ExperimentNamesDependencies } from "./experiment-name-stage.js";
 import { composePipeline, type Next as NextFunction } from "./pipeline.js";
 import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
 import { sendError } from "./send-error.js";
@@ -43,8 +42,8 @@ export interface AppDependencies {
   endpoints: GatewayEndpointsOptions;
   /** Databricks mode: the latest backend check, so callers get its precise reason. */
   backend: { readonly status: BackendStatus } | undefined;
-  /** Databricks mode with Unity Catalog: serves what stock MLflow cannot (model-version files). */
-  unityCatalog: WorkspaceClient | undefined;
+  /** Databricks mode: plain experiment names are filed under the experiment root. */
+  experimentNames: ExperimentNamesDependencies;
   isShuttingDown(): boolean;
 }
 
@@ -52,7 +51,7 @@ export interface AppDependencies {
  * The request pipeline. Its order is the architecture:
  *   request scope -> audit scope -> path decoding -> shutdown gate -> gateway endpoints -> header spellings
  *   -> identity -> admin pages -> route classification -> cross-site guard -> policy
- *   -> audit gate -> attribution -> backend gate -> Unity Catalog files -> child readiness
+ *   -> audit gate -> attribution -> backend gate -> experiment names -> child readiness
  *   -> proxy, and one error responder for all of them.
  * The audit scope comes second so that every call, however early it is refused, gets its
  * one event. Identity comes before routing so an unauthenticated caller learns nothing
@@ -77,7 +76,7 @@ export function createApp(deps: AppDependencies): RequestListener {
       auditGate(deps),
       attribution(),
       backendGate(deps),
-      unityCatalogFiles(deps),
+      experimentNames(deps.experimentNames),
       childReadiness(deps),
       deps.proxy.handler,
     ],
@@ -249,16 +248,6 @@ function backendGate(deps: AppDependencies) {
     const operationClass = contextOf(req).route?.operationClass;
     if (status === undefined || status.ok || status.checkedAt === undefined || operationClass === "ui" || operationClass === "health") return next();
     next(new GatewayError("BACKEND_UNAVAILABLE", `Databricks is not usable right now: ${status.detail}.`, { retryAfterSeconds: 5 }));
-  };
-}
-
-/** The model-version artifact view, which stock MLflow cannot serve for Unity Catalog models. */
-function unityCatalogFiles(deps: AppDependencies) {
-  return function unityCatalogFiles(req: Request, res: Response, next: NextFunction): void {
-    const client = deps.unityCatalog;
-    if (client === undefined || contextOf(req).route?.route.operation !== "ServeModelVersionArtifact") return next();
-    const query = new URL(req.url ?? "/", "http://gateway.invalid").searchParams;
-    serveModelVersionArtifact(client, query, res).catch(next);
   };
 }
 

@@ -46,10 +46,12 @@ export class TokenVerifier {
     if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
       throw invalidToken("the token is not a well-formed JWT");
     }
+    // The issuer is the discovery document's (an alias or regional host may differ from DATABRICKS_HOST).
+    const issuer = await this.#options.keys.issuer();
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#options.keys.getKey, {
-        issuer: this.#options.keys.issuer,
+        issuer,
         algorithms: ALLOWED_ALGORITHMS,
         clockTolerance: CLOCK_SKEW_SECONDS,
         requiredClaims: ["exp", "sub"],

@@ -19,17 +19,25 @@ export const DEFAULT_KEYS_OPTIONS = { fetchTimeoutMs: 5_000, cooldownMs: 30_000,
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 
+/** What the gateway takes from the workspace's OAuth discovery document. */
+interface Discovery {
+  issuer: string;
+  jwksUri: string;
+}
+
 /**
- * The workspace's signing keys, found through its OAuth discovery document
- * ({host}/oidc/.well-known/oauth-authorization-server, whose jwks_uri is used rather than
- * a hard-coded path). Unlike jose's remote key set, a failed refresh keeps serving the
- * keys already known: an outage of the key endpoint must not lock everyone out, while
- * with no keys at all verification fails closed (503), never open.
+ * The workspace's signing keys and token issuer, found through its OAuth discovery
+ * document ({host}/oidc/.well-known/oauth-authorization-server). Both the issuer and the
+ * jwks_uri come from that document, not from DATABRICKS_HOST: a workspace reached through
+ * another host name (an alias, a regional host) names its own issuer there. Unlike jose's
+ * remote key set, a failed refresh keeps serving the keys already known: an outage of the
+ * key endpoint must not lock everyone out, while with no keys at all verification fails
+ * closed (503), never open.
  */
 export class WorkspaceKeys {
-  readonly issuer: string;
+  readonly #discoveryUrl: string;
   readonly #options: WorkspaceKeysOptions;
-  #jwksUri: string | undefined;
+  #discovery: Discovery | undefined;
   #resolver: KeyResolver | undefined;
   #fetchedAt = 0;
   #lastAttemptAt = Number.NEGATIVE_INFINITY;
@@ -39,7 +47,14 @@ export class WorkspaceKeys {
 
   constructor(options: WorkspaceKeysOptions) {
     this.#options = options;
-    this.issuer = `${options.host}/oidc`;
+    this.#discoveryUrl = `${options.host}/oidc/.well-known/oauth-authorization-server`;
+  }
+
+  /** The `iss` every workspace token must carry, from the discovery document (fetched on first use). */
+  async issuer(): Promise<string> {
+    if (this.#discovery === undefined) await this.#refresh().catch(() => undefined);
+    if (this.#discovery === undefined) throw unavailable("the workspace's OAuth discovery document could not be read");
+    return this.#discovery.issuer;
   }
 
   /** jose's key lookup: the key for this token's header, refetching once for an unknown `kid`. */
@@ -89,9 +104,10 @@ export class WorkspaceKeys {
   async #load(): Promise<void> {
     this.#lastAttemptAt = this.#now();
     try {
-      this.#jwksUri ??= await this.#discoverJwksUri();
-      const jwks = await this.#getJson<JSONWebKeySet>(this.#jwksUri);
-      if (!Array.isArray(jwks.keys)) throw new Error(`${this.#jwksUri} returned no "keys" array`);
+      this.#discovery ??= await this.#discover();
+      const { jwksUri } = this.#discovery;
+      const jwks = await this.#getJson<JSONWebKeySet>(jwksUri);
+      if (!Array.isArray(jwks.keys)) throw new Error(`${jwksUri} returned no "keys" array`);
       this.#resolver = createLocalJWKSet(jwks);
       this.#fetchedAt = this.#now();
       this.stats.fetches += 1;
@@ -101,12 +117,12 @@ export class WorkspaceKeys {
     }
   }
 
-  async #discoverJwksUri(): Promise<string> {
-    const url = `${this.issuer}/.well-known/oauth-authorization-server`;
-    const document = await this.#getJson<{ issuer?: string; jwks_uri?: string }>(url);
-    if (document.issuer !== this.issuer) throw new Error(`discovery issuer ${String(document.issuer)} is not ${this.issuer}`);
-    if (typeof document.jwks_uri !== "string") throw new Error(`${url} has no jwks_uri`);
-    return document.jwks_uri;
+  async #discover(): Promise<Discovery> {
+    const url = this.#discoveryUrl;
+    const document = await this.#getJson<{ issuer?: unknown; jwks_uri?: unknown }>(url);
+    if (!isHttpUrl(document.issuer)) throw new Error(`${url} has no usable issuer`);
+    if (!isHttpUrl(document.jwks_uri)) throw new Error(`${url} has no usable jwks_uri`);
+    return { issuer: document.issuer, jwksUri: document.jwks_uri };
   }
 
   async #getJson<T>(url: string): Promise<T> {
@@ -120,6 +136,16 @@ export class WorkspaceKeys {
 
   #now(): number {
     return (this.#options.now ?? Date.now)();
+  }
+}
+
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== "string") return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "https:" || protocol === "http:";
+  } catch {
+    return false;
   }
 }
 

@@ -33,11 +33,13 @@ export interface KeyServer {
   published: SigningKey[];
   requests: { discovery: number; jwks: number };
   down: boolean;
+  /** The issuer the discovery document names (default {host}/oidc); a workspace alias names another. */
+  issuer: string | undefined;
   close(): Promise<void>;
 }
 
 export async function startKeyServer(published: SigningKey[]): Promise<KeyServer> {
-  const state: KeyServer = { host: "", published, requests: { discovery: 0, jwks: 0 }, down: false, close: () => Promise.resolve() };
+  const state: KeyServer = { host: "", published, requests: { discovery: 0, jwks: 0 }, down: false, issuer: undefined, close: () => Promise.resolve() };
   const server: Server = createServer((req, res) => {
     if (state.down) {
       res.writeHead(503).end();
@@ -47,7 +49,7 @@ export async function startKeyServer(published: SigningKey[]): Promise<KeyServer
       state.requests.discovery += 1;
       res
         .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ issuer: `${state.host}/oidc`, jwks_uri: `${state.host}/oidc/v1/keys`, token_endpoint: `${state.host}/oidc/v1/token` }));
+        .end(JSON.stringify({ issuer: state.issuer ?? `${state.host}/oidc`, jwks_uri: `${state.host}/oidc/v1/keys`, token_endpoint: `${state.host}/oidc/v1/token` }));
       return;
     }
     if (req.url === "/oidc/v1/keys") {

@@ -69,6 +69,12 @@ describe("loadConfig in Databricks mode", () => {
     assert.equal(config.mlflow.artifactsDestination, undefined);
     assert.equal(config.dataDir, undefined);
     assert.equal(config.databricks?.auth.kind, "oauth-m2m");
+    assert.equal(config.databricks?.experimentRoot, "/Shared/mlflow");
+  });
+
+  it("files plain-named experiments under /Shared/<app name>, or under GATEWAY_EXPERIMENT_ROOT", () => {
+    assert.equal(loadConfig({ ...oauth, DATABRICKS_APP_NAME: "team-mlflow" }, defaults).databricks?.experimentRoot, "/Shared/team-mlflow");
+    assert.equal(loadConfig({ ...oauth, GATEWAY_EXPERIMENT_ROOT: "/Shared/ml/exps/" }, defaults).databricks?.experimentRoot, "/Shared/ml/exps");
   });
 
   it("never shows the client secret when printed, inspected or serialised", () => {
@@ -185,6 +191,12 @@ describe("configuration problems", () => {
     ],
     ["an unknown identity mode", { GATEWAY_IDENTITY_MODE: "trust-me" }, "GATEWAY_IDENTITY_MODE", /not one of headers, token, local/],
     ["a credential without Databricks mode", { DATABRICKS_TOKEN: SECRET }, "DATABRICKS_TOKEN", /silently run on local storage/],
+    [
+      "an experiment root that is not a workspace folder",
+      { MLFLOW_TRACKING_URI: "databricks", DATABRICKS_HOST: "h", DATABRICKS_TOKEN: "t", GATEWAY_EXPERIMENT_ROOT: "Shared/x" },
+      "GATEWAY_EXPERIMENT_ROOT",
+      /absolute workspace path.*\/Shared\/mlflow/,
+    ],
   ];
   for (const [what, env, variable, pattern] of cases) {
     it(`rejects ${what}`, () => {

@@ -49,7 +49,7 @@ async function startPipeline(admins: string): Promise<{ url: string; close: () =
     logger,
     accessLog: new AccessLogWriter("error"),
     backend: undefined,
-    unityCatalog: undefined,
+    experimentNames: { workspace: undefined, root: undefined, logger },
     isShuttingDown: () => false,
     endpoints: {
       version: { gateway: "test", mlflow: routes.mlflowVersion, node: process.version, mode: "local" },

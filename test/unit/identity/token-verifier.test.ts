@@ -147,6 +147,20 @@ describe("TokenVerifier", () => {
 });
 
 describe("WorkspaceKeys with nothing cached", () => {
+  it("takes the issuer from the discovery document: a workspace behind another host name names its own", async () => {
+    const key = await makeKey("alias-key");
+    const server = await startKeyServer([key]);
+    // Reached as 127.0.0.1, the workspace's discovery document names its canonical host.
+    server.issuer = "https://adb-1234567890123456.7.azuredatabricks.net/oidc";
+    const keys = new WorkspaceKeys({ host: server.host, fetchTimeoutMs: 1_000, cooldownMs: 30_000, maxAgeMs: 600_000 });
+    const verifier = new TokenVerifier({ keys, requiredScopes: [] });
+    const verified = await verifier.verify(await signToken(key, USER, { issuer: server.issuer }));
+    assert.equal(verified.subject, USER.sub);
+    const error = await rejection(verifier, await signToken(key, { ...USER, jti: "host-issuer" }, { issuer: `${server.host}/oidc` }));
+    assert.match(error.message, /another issuer/);
+    await server.close();
+  });
+
   it("fails closed with 503 when the key set cannot be fetched", async () => {
     const key = await makeKey("k");
     const server = await startKeyServer([key]);
