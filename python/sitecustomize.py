@@ -43,6 +43,26 @@ _SERVER_MODULE = "mlflow.server"
 # At most this many models of a model-list page are read one by one to show their aliases:
 # one search call plus this many reads per page (the UI asks for 25 per page by default).
 _MAX_ENRICHED = 25
+# Such a read is not retried for longer than this: the page is useful without aliases, and a
+# throttled workspace should not be hammered (MLflow's own calls retry for up to 20 s here).
+_ENRICH_RETRY_SECONDS = 1
+
+
+def _read_model_once(store, name):
+    """UcModelRegistryStore.get_registered_model, with at most one retry inside one second."""
+    from mlflow.protos.databricks_uc_registry_messages_pb2 import GetRegisteredModelRequest
+    from mlflow.utils._unity_catalog_utils import registered_model_from_uc_proto
+    from mlflow.utils.proto_json_utils import parse_dict
+    from mlflow.utils.rest_utils import http_request, verify_rest_response
+
+    endpoint, method = store._get_endpoint_from_method(GetRegisteredModelRequest)
+    response = http_request(
+        store.get_host_creds(), endpoint, method, params={"name": name}, max_retries=0, retry_timeout_seconds=_ENRICH_RETRY_SECONDS
+    )
+    response = verify_rest_response(response, endpoint)
+    message = store._get_response_from_method(GetRegisteredModelRequest)
+    parse_dict(js_dict=response.json(), message=message)
+    return registered_model_from_uc_proto(message.registered_model)
 
 
 def _patch_uc_store(module):
@@ -75,7 +95,7 @@ def _patch_uc_store(module):
             if index >= _MAX_ENRICHED:
                 break
             try:
-                enriched.append(self.get_registered_model(model.name))
+                enriched.append(_read_model_once(self, model.name))
             except Exception as error:  # noqa: BLE001 - any failure: answer the page as searched
                 import logging
 

@@ -5,9 +5,19 @@ import { WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
 /** A usable volume is re-checked this often (two small calls). */
 export const VOLUME_CHECK_INTERVAL_OK_MS = 5 * 60_000;
 /** A missing or unwritable volume is re-checked this often, so a fix is noticed by itself. */
-export const VOLUME_CHECK_INTERVAL_FAILING_MS = 15_000;
+export const VOLUME_CHECK_INTERVAL_FAILING_MS = 5_000;
 /** The probe object: not a .jsonl file, so audit readers never take it for a batch. */
 export const PROBE_NAME = ".gateway-write-check";
+
+/** A failure of the check itself: `transient` when the workspace could not answer (not the volume's setup). */
+class VolumeProblem extends Error {
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
+}
 
 interface VolumeName {
   catalog: string;
@@ -28,7 +38,9 @@ export function volumeNameOf(volumePath: string): VolumeName {
  * by GATEWAY_AUDIT_VOLUME exists and the app's service principal may write it. Getting a
  * token proves neither; a first real deployment otherwise learns it only when the first
  * batch is refused. The answer names exactly what is missing (the catalog, the schema, the
- * volume, or which privilege) and the grant that fixes it.
+ * volume, or which privilege) and the grant that fixes it. A workspace that cannot answer
+ * for a while (5xx, throttling) does not undo a verified setup: the audit spool rides out
+ * such outages (audit/sinks/volume-sink.ts), and the audit check reports them.
  */
 export class AuditVolumeCheck implements ReadinessCheck {
   readonly name = "audit-volume";
@@ -66,6 +78,10 @@ export class AuditVolumeCheck implements ReadinessCheck {
       if (!previous.ok) this.logger.info("audit volume check passed", { volume: this.#name.fullName });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
+      if (previous.ok && error instanceof VolumeProblem && error.transient) {
+        this.#status = { ok: true, detail: `${previous.detail.split("; last re-check")[0] ?? ""}; last re-check could not reach it (${detail})` };
+        return this.#status;
+      }
       this.#status = { ok: false, detail };
       if (previous.ok || previous.detail !== detail) this.logger.error(`audit volume check failed: ${detail}`, { volume: this.#name.fullName });
     }
@@ -86,7 +102,7 @@ export class AuditVolumeCheck implements ReadinessCheck {
         throw new Error(
           `the schema ${catalog}.${schema} of GATEWAY_AUDIT_VOLUME does not exist: create it, or point GATEWAY_AUDIT_VOLUME at an existing volume`,
         );
-      throw new Error(`the audit volume ${fullName} does not exist: create it (CREATE VOLUME ${fullName}) and ${grants}`);
+      throw new VolumeProblem(`the audit volume ${fullName} does not exist: create it (CREATE VOLUME ${fullName}) and ${grants}`, false);
     }
     if (!info.ok)
       throw new Error(`reading the audit volume ${fullName} answered ${info.status}${await errorCode(info).then((c) => (c ? ` ${c}` : ""))}`);
@@ -108,8 +124,10 @@ export class AuditVolumeCheck implements ReadinessCheck {
     try {
       return await this.client.request(path, init);
     } catch (error) {
-      if (error instanceof WorkspaceError && error.failure === "forbidden") throw new Error(`the app's service principal may not ${what}`);
-      throw new Error(`cannot check the audit volume: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof WorkspaceError && error.failure === "forbidden")
+        throw new VolumeProblem(`the app's service principal may not ${what}`, false);
+      // Throttling, 5xx, an unreachable workspace or a token problem: nothing about the volume's setup.
+      throw new VolumeProblem(`cannot check the audit volume: ${error instanceof Error ? error.message : String(error)}`, true);
     }
   }
 

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
 import { launchBrowser, screenshotPath } from "../support/browser.js";
-import { databricksEnv, MLMODEL_WITH_SIGNATURE } from "../support/databricks.js";
+import { databricksEnv, grantAppAccess, MLMODEL_WITH_SIGNATURE, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
 
@@ -31,15 +31,18 @@ describe("the MLflow UI with Databricks as the backend", () => {
   let browser: Browser;
   let context: BrowserContext;
   let tracked: Tracked;
-  const experimentPath = `/Users/${ALICE}/ui-check-${Date.now()}`;
+  // Typed as a plain name, filed by the gateway under its root folder in the workspace.
+  const experimentName = `ui-check-${Date.now()}`;
+  const experimentPath = `/Shared/mlflow/${experimentName}`;
   const model = `main.ui_check.model_${Date.now()}`;
 
   before(async () => {
-    workspace = await startWorkspaceEmulator({ users: [{ userName: ALICE }] });
+    workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
+    await grantAppAccess(workspace, { modelSchema: "main.ui_check" });
     gateway = await startGateway({ tempDataDir: false, env: databricksEnv(workspace) });
     frontDoor = await startFrontDoor({ upstream: gateway.url, workspace });
     const token = await workspace.mintUserToken({ userName: ALICE });
-    tracked = await runPythonJson<Tracked>("databricks_roundtrip.py", [frontDoor.url, "track", experimentPath], { MLFLOW_TRACKING_TOKEN: token });
+    tracked = await runPythonJson<Tracked>("databricks_roundtrip.py", [frontDoor.url, "track", experimentName], { MLFLOW_TRACKING_TOKEN: token });
     await workspace.putRunArtifact(tracked.run_id, "notes/hello.txt", NOTE);
     await workspace.putRunArtifact(tracked.run_id, "model/MLmodel", MLMODEL_WITH_SIGNATURE);
     await runPythonJson("databricks_roundtrip.py", [frontDoor.url, "register", model, tracked.run_id, `${tracked.artifact_uri}/model`], {

@@ -8,6 +8,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { openAuditSources } from "../../src/audit/read-audit-sources.js";
 import { type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
+import { ucAdmin } from "../emulator/uc-admin.js";
 import { AuditLogWriter, TEST_AUDIT_KEY } from "../support/signed-audit-log.js";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
@@ -71,8 +72,11 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
 }
 
 before(async () => {
-  emu = await startWorkspaceEmulator();
+  emu = await startWorkspaceEmulator({ users: [{ userName: "admin@example.com", groups: ["admins"] }] });
   token = await emu.mintServicePrincipalToken();
+  // The volume exists and the service principal (the gateway's identity, which writes the
+  // batches) may write it, as an admin would have set up; the metastore starts empty.
+  await (await ucAdmin(emu, "admin@example.com")).allowVolume("main.audit.events", emu.servicePrincipal.applicationId, "write");
   for (const [workspacePath, lines] of Object.entries(OBJECTS)) await putObject(workspacePath, lines);
 });
 

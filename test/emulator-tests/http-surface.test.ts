@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
+import { ucAdmin } from "../emulator/uc-admin.js";
 
 let emu: WorkspaceEmulator;
 let token: string;
@@ -25,8 +26,13 @@ async function api(method: string, path: string, body?: unknown): Promise<JsonRe
 }
 
 before(async () => {
-  emu = await startWorkspaceEmulator();
+  emu = await startWorkspaceEmulator({ users: [{ userName: "admin@example.com", groups: ["admins"] }] });
   token = await emu.mintServicePrincipalToken();
+  // The metastore starts empty: an admin lets the service principal register
+  // models in main.default and write to the volume main.default.vol.
+  const uc = await ucAdmin(emu, "admin@example.com");
+  await uc.allowModels("main.default", emu.servicePrincipal.applicationId);
+  await uc.allowVolume("main.default.vol", emu.servicePrincipal.applicationId, "write");
 });
 
 after(async () => {
@@ -43,12 +49,23 @@ describe("faults", () => {
       const res = await api("GET", "/api/2.0/mlflow/experiments/search?max_results=1");
       assert.equal(res.status, 429);
       assert.equal(res.headers.get("retry-after"), "7");
-      assert.equal(res.body.error_code, "TOO_MANY_REQUESTS");
-      assert.match(String(res.body.message), /Too many requests/);
+      assert.equal(res.body.error_code, "REQUEST_LIMIT_EXCEEDED");
+      assert.match(String(res.body.message), /RPC token bucket limit has been exceeded/);
     }
     const ok = await api("GET", "/api/2.0/mlflow/experiments/search?max_results=1");
     assert.equal(ok.status, 200);
     assert.ok(Array.isArray(ok.body.experiments));
+    emu.faults.clear();
+  });
+
+  it("429s without Retry-After by default, as Databricks does not always send one", async () => {
+    emu.faults.set({ rateLimit: { count: 1 } });
+    const res = await api("GET", "/api/2.0/preview/scim/v2/Me");
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get("retry-after"), null);
+    assert.equal(res.body.error_code, "REQUEST_LIMIT_EXCEEDED");
+    emu.faults.set({ rateLimit: { count: 1, errorCode: "RESOURCE_EXHAUSTED" } });
+    assert.equal((await api("GET", "/api/2.0/preview/scim/v2/Me")).body.error_code, "RESOURCE_EXHAUSTED");
     emu.faults.clear();
   });
 
@@ -102,7 +119,7 @@ describe("tracking forward", () => {
     assert.equal(bad.body.error_code, "INVALID_PARAMETER_VALUE");
     assert.match(String(bad.body.message), /absolute path within the Databricks workspace/);
 
-    const created = await api("POST", "/api/2.0/mlflow/experiments/create", { name: "/Users/x@example.com/http" });
+    const created = await api("POST", "/api/2.0/mlflow/experiments/create", { name: `/Users/${emu.servicePrincipal.applicationId}/http` });
     assert.equal(created.status, 200);
     assert.equal(created.headers.get("x-databricks-org-id"), emu.workspaceId);
     const id = String(created.body.experiment_id);
@@ -134,7 +151,7 @@ describe("Files API and signed URLs", () => {
       body: "hello files",
     });
     assert.equal(put.status, 204);
-    const again = await fetch(`${emu.url}/api/2.0/fs/files${file}`, {
+    const again = await fetch(`${emu.url}/api/2.0/fs/files${file}?overwrite=false`, {
       method: "PUT",
       headers: { authorization: `Bearer ${token}` },
       body: "x",
@@ -147,13 +164,20 @@ describe("Files API and signed URLs", () => {
     assert.equal(await get.text(), "hello files");
     const listing = await api("GET", "/api/2.0/fs/directories/Volumes/main/default/vol");
     assert.deepEqual(listing.body.contents, [{ path: "/Volumes/main/default/vol/dir/", is_directory: true, name: "dir" }]);
-    const missing = await api("GET", "/api/2.0/fs/files/Volumes/none.txt");
+    const missing = await api("GET", "/api/2.0/fs/files/Volumes/main/default/vol/none.txt");
     assert.deepEqual(missing.body, { error_code: "NOT_FOUND", message: "The file being accessed is not found." });
     const del = await fetch(`${emu.url}/api/2.0/fs/files${file}`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
     assert.equal(del.status, 204);
   });
 
   it("issues signed URLs that work without a bearer token and reject tampering", async () => {
+    // Upload URLs for model files exist only for a version still being registered.
+    assert.equal((await api("POST", "/api/2.0/mlflow/unity-catalog/registered-models/create", { name: "main.default.m" })).status, 200);
+    const mv = await api("POST", "/api/2.0/mlflow/unity-catalog/model-versions/create", {
+      name: "main.default.m",
+      source: "dbfs:/databricks/mlflow-tracking/0/abc/artifacts/model",
+    });
+    assert.equal(mv.status, 200);
     const upload = await api("POST", "/api/2.0/fs/create-upload-url", { path: "/Models/main/default/m/1/MLmodel" });
     const url = String(upload.body.url);
     assert.ok(url.startsWith(`${emu.url}/blob/Models/main/default/m/1/MLmodel?`));

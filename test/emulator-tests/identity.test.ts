@@ -41,9 +41,10 @@ describe("OAuth discovery and token exchange", () => {
     const meta = await getJson("/.well-known/databricks-config");
     assert.deepEqual(meta.body, { oidc_endpoint: `${emu.url}/oidc`, workspace_id: "1234567890123456" });
     const doc = await getJson("/oidc/.well-known/oauth-authorization-server");
-    assert.equal(doc.body.issuer, `${emu.url}/oidc`);
-    assert.equal(doc.body.token_endpoint, `${emu.url}/oidc/v1/token`);
-    assert.equal(doc.body.jwks_uri, `${emu.url}/oidc/v1/keys`);
+    assert.equal(doc.body.issuer, emu.issuer);
+    assert.notEqual(emu.issuer, `${emu.url}/oidc`, "the workspace names itself by another host than the one clients use");
+    assert.equal(doc.body.token_endpoint, `${emu.issuer}/v1/token`);
+    assert.equal(doc.body.jwks_uri, `${emu.issuer}/v1/keys`);
     assert.ok((doc.body.grant_types_supported as string[]).includes("client_credentials"));
   });
 
@@ -59,7 +60,7 @@ describe("OAuth discovery and token exchange", () => {
     assert.equal(decodeProtectedHeader(token).kid, emu.currentKeyId());
     const jwks = createRemoteJWKSet(new URL(`${emu.url}/oidc/v1/keys`));
     const { payload, protectedHeader } = await jwtVerify(token, jwks, {
-      issuer: `${emu.url}/oidc`,
+      issuer: emu.issuer,
       audience: emu.workspaceId,
     });
     assert.equal(protectedHeader.alg, "RS256");
@@ -105,18 +106,41 @@ describe("bearer checks on /api", () => {
     assert.match(String(res.body.message), /Credential was not sent/);
   });
 
+  /** Status, content type and body of a refused call, whatever its shape. */
+  async function refusal(token: string): Promise<{ status: number; type: string; text: string; reason: string | null }> {
+    const res = await fetch(`${emu.url}/api/2.0/preview/scim/v2/Me`, { headers: { authorization: `Bearer ${token}` } });
+    return {
+      status: res.status,
+      type: res.headers.get("content-type") ?? "",
+      text: await res.text(),
+      reason: res.headers.get("x-databricks-reason-phrase"),
+    };
+  }
+
   for (const [label, opts, message] of [
     ["expired", { expired: true }, /expired/i],
     ["not yet valid", { notYetValid: true }, /nbf/],
     ["wrong issuer", { wrongIssuer: true }, /iss/],
     ["unknown key", { unknownKey: true }, /Invalid access token/],
   ] as const) {
-    it(`401s a ${label} token`, async () => {
+    it(`refuses a ${label} token in each shape workspaces use: 403 HTML (default), 403 JSON with an integer code, 401 JSON`, async () => {
       const token = await emu.mintUserToken({ userName: "alice@example.com", ...opts });
-      const res = await getJson("/api/2.0/preview/scim/v2/Me", token);
-      assert.equal(res.status, 401);
-      assert.equal(res.body.error_code, "UNAUTHENTICATED");
-      assert.match(String(res.body.message), message);
+      const html = await refusal(token);
+      assert.equal(html.status, 403);
+      assert.match(html.type, /text\/html/);
+      assert.match(html.text, /<title>Error 403 Invalid access token\.<\/title>/);
+      emu.faults.set({ tokenRefusal: "json-403" });
+      const json403 = await refusal(token);
+      assert.equal(json403.status, 403);
+      assert.deepEqual(JSON.parse(json403.text), { error_code: 403, message: "Invalid access token." });
+      assert.equal(json403.reason, "Invalid access token.");
+      emu.faults.set({ tokenRefusal: "json-401" });
+      const json401 = await refusal(token);
+      assert.equal(json401.status, 401);
+      const body = JSON.parse(json401.text) as Record<string, unknown>;
+      assert.equal(body.error_code, "UNAUTHENTICATED");
+      assert.match(String(body.message), message);
+      emu.faults.clear();
     });
   }
 
@@ -124,9 +148,9 @@ describe("bearer checks on /api", () => {
     const me = await getJson("/api/2.0/preview/scim/v2/Me", PAT);
     assert.equal(me.status, 200);
     assert.equal(me.body.userName, "bob@example.com");
-    const bad = await getJson("/api/2.0/preview/scim/v2/Me", "dapi00000000000000000000000000000000");
-    assert.equal(bad.status, 401);
-    assert.equal(bad.body.message, "Invalid access token.");
+    const bad = await refusal("dapi00000000000000000000000000000000");
+    assert.equal(bad.status, 403);
+    assert.match(bad.text, /Invalid access token/);
   });
 });
 
@@ -211,8 +235,8 @@ describe("key rotation", () => {
     );
     assert.equal(jwks.keys[0]?.alg, "RS256");
     await assert.rejects(jwtVerify(oldToken, createLocalJWKSet(jwks)), { code: "ERR_JWKS_NO_MATCHING_KEY" });
-    const res = await getJson("/api/2.0/preview/scim/v2/Me", oldToken);
-    assert.equal(res.status, 401);
+    const res = await fetch(`${emu.url}/api/2.0/preview/scim/v2/Me`, { headers: { authorization: `Bearer ${oldToken}` } });
+    assert.equal(res.status, 403, "refused as an invalid access token");
     const fresh = await emu.mintServicePrincipalToken();
     assert.equal((await getJson("/api/2.0/preview/scim/v2/Me", fresh)).status, 200);
   });

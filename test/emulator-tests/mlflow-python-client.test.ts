@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
 import { runMlflowPython } from "../emulator/python-client.js";
+import { ucAdmin } from "../emulator/uc-admin.js";
 
 let emu: WorkspaceEmulator;
 let runId = "";
@@ -14,8 +15,13 @@ let experimentId = "";
 
 before(async () => {
   emu = await startWorkspaceEmulator({
-    users: [{ userName: "carol@example.com", displayName: "Carol Data", groups: ["users"] }],
+    users: [
+      { userName: "carol@example.com", displayName: "Carol Data", groups: ["users"] },
+      { userName: "admin@example.com", groups: ["admins"] },
+    ],
   });
+  // The metastore starts empty: an admin lets the service principal register models in main.default.
+  await (await ucAdmin(emu, "admin@example.com")).allowModels("main.default", emu.servicePrincipal.applicationId);
 });
 
 after(async () => {
@@ -30,7 +36,7 @@ describe("tracking with OAuth M2M (service principal)", () => {
       `
 import mlflow
 from mlflow import MlflowClient
-exp_id = mlflow.set_experiment("/Users/gateway/emulator-tracking").experiment_id
+exp_id = mlflow.set_experiment("/Shared/emulator-tracking").experiment_id
 with mlflow.start_run(run_name="first") as run:
     mlflow.log_param("alpha", "0.5")
     mlflow.log_metric("rmse", 1.25, step=3)
@@ -127,7 +133,7 @@ from mlflow.models import infer_signature
 class AddOne(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         return model_input["x"] + 1
-mlflow.set_experiment("/Users/gateway/emulator-uc")
+mlflow.set_experiment("/Shared/emulator-uc")
 df = pd.DataFrame({"x": [1.0, 2.0]})
 with mlflow.start_run():
     info = mlflow.pyfunc.log_model(name="model", python_model=AddOne(),
@@ -186,7 +192,7 @@ emit({"names": [e.name for e in MlflowClient().search_experiments()]})
 `;
     emu.clearCalls();
     const viaPat = await runMlflowPython(emu, script, { auth: { kind: "token", token: pat } });
-    assert.ok((viaPat.result as { names: string[] }).names.includes("/Users/gateway/emulator-tracking"));
+    assert.ok((viaPat.result as { names: string[] }).names.includes("/Shared/emulator-tracking"));
     const userToken = await emu.mintUserToken({ userName: "carol@example.com" });
     await runMlflowPython(emu, script, { auth: { kind: "token", token: userToken } });
     const searches = emu.calls.filter((c) => c.path === "/api/2.0/mlflow/experiments/search");

@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { execa, type ResultPromise } from "execa";
 import { freePort } from "../emulator/backing-mlflow.js";
 import { type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
+import { ucAdmin } from "../emulator/uc-admin.js";
 
 let emu: WorkspaceEmulator;
 let child: ResultPromise | undefined;
@@ -27,7 +28,9 @@ async function childJson(method: string, path: string, body?: unknown): Promise<
 }
 
 before(async () => {
-  emu = await startWorkspaceEmulator();
+  emu = await startWorkspaceEmulator({ users: [{ userName: "admin@example.com", groups: ["admins"] }] });
+  // The metastore starts empty: an admin lets the service principal register models in main.default.
+  await (await ucAdmin(emu, "admin@example.com")).allowModels("main.default", emu.servicePrincipal.applicationId);
   const port = await freePort();
   childUrl = `http://127.0.0.1:${port}`;
   child = execa(
@@ -90,7 +93,9 @@ after(async () => {
 describe("mlflow server child with a Databricks backend", () => {
   it("tracks runs, serves run artifacts and registers UC models through the emulator", async () => {
     emu.clearCalls();
-    const { experiment_id: expId } = await childJson("POST", "/api/2.0/mlflow/experiments/create", { name: "/Users/gateway/child" });
+    const { experiment_id: expId } = await childJson("POST", "/api/2.0/mlflow/experiments/create", {
+      name: `/Users/${emu.servicePrincipal.applicationId}/child`,
+    });
     const created = await childJson("POST", "/api/2.0/mlflow/runs/create", { experiment_id: expId, run_name: "via-child" });
     const info = (created.run as { info: Record<string, string> }).info;
     const runId = String(info.run_id);

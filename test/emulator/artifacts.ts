@@ -4,12 +4,18 @@
 // per file and lists through ListArtifacts; the open-source server cannot
 // answer these for dbfs:/ locations, so the emulator serves them from its own
 // storage, addressing the same workspace paths the Files API uses.
+// "Experiment permissions automatically apply to artifacts": reading needs
+// CAN_READ on the run's or model's experiment, writing CAN_EDIT, refused as
+// "User <u> does not have permission to 'View' experiment with id <id>"
+// (docs.databricks.com/en/mlflow/experiments-acl.html; docs.azure.cn
+// .../kb/machine-learning/mlflow-artifacts-permission-denied).
 
 import express, { type Request, type Response, type Router } from "express";
 import { loggedModelArtifactUri, relayError, runArtifactUri } from "./backing-client.js";
 import { joinArtifactPath, relativeTo, toDatabricksLoggedModelUris, workspacePathForTrackingUri } from "./artifact-paths.js";
-import type { EmulatorContext } from "./context.js";
+import { type EmulatorContext, callerOf } from "./context.js";
 import { sendDatabricksError } from "./errors.js";
+import { WorkspaceRefusal } from "./workspace-tree.js";
 
 const CREDENTIAL_TYPE = "AWS_PRESIGNED_URL";
 
@@ -18,12 +24,30 @@ interface ArtifactRoot {
   workspacePath: string;
 }
 
+type Access = "CAN_READ" | "CAN_EDIT";
+
+/** Checks the caller's level on the experiment of a run or logged model; false once a refusal is answered. */
+async function mayAccess(ctx: EmulatorContext, res: Response, kind: "run" | "model", id: string, access: Access): Promise<boolean> {
+  const experimentId = await ctx.experiments.experimentOf(kind, id);
+  // An unknown run or model is reported by the lookup of its artifact root.
+  if (experimentId === undefined) return true;
+  try {
+    await ctx.experiments.require(callerOf(res), experimentId, access);
+    return true;
+  } catch (err) {
+    if (!(err instanceof WorkspaceRefusal)) throw err;
+    sendDatabricksError(res, err.status, err.errorCode, err.message);
+    return false;
+  }
+}
+
 /** Resolves a run's artifact root, or answers the error and returns undefined. */
-async function runRoot(ctx: EmulatorContext, runId: unknown, res: Response): Promise<ArtifactRoot | undefined> {
+async function runRoot(ctx: EmulatorContext, runId: unknown, res: Response, access: Access): Promise<ArtifactRoot | undefined> {
   if (typeof runId !== "string" || runId === "") {
     sendDatabricksError(res, 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'run_id'.");
     return undefined;
   }
+  if (!(await mayAccess(ctx, res, "run", runId, access))) return undefined;
   const result = await runArtifactUri(ctx, runId);
   if (!result.uri) {
     relayError(res, result);
@@ -37,7 +61,8 @@ async function runRoot(ctx: EmulatorContext, runId: unknown, res: Response): Pro
   return { uri: result.uri, workspacePath };
 }
 
-async function modelRoot(ctx: EmulatorContext, modelId: string, res: Response): Promise<ArtifactRoot | undefined> {
+async function modelRoot(ctx: EmulatorContext, modelId: string, res: Response, access: Access): Promise<ArtifactRoot | undefined> {
+  if (!(await mayAccess(ctx, res, "model", modelId, access))) return undefined;
   const result = await loggedModelArtifactUri(ctx, modelId);
   const workspacePath = result.uri ? workspacePathForTrackingUri(result.uri) : undefined;
   if (!result.uri || !workspacePath) {
@@ -93,7 +118,7 @@ export function artifactsRouter(ctx: EmulatorContext): Router {
       json,
       wrap(async (req, res) => {
         const body = (req.body ?? {}) as Record<string, unknown>;
-        const root = await runRoot(ctx, body.run_id, res);
+        const root = await runRoot(ctx, body.run_id, res, op === "r" ? "CAN_READ" : "CAN_EDIT");
         if (!root) return;
         const infos = asList(body.path).map((rel) => ({ run_id: body.run_id, ...credential(ctx, root, rel, op) }));
         res.json({ credential_infos: infos });
@@ -104,7 +129,7 @@ export function artifactsRouter(ctx: EmulatorContext): Router {
   router.get(
     "/api/2.0/mlflow/artifacts/list",
     wrap(async (req, res) => {
-      const root = await runRoot(ctx, req.query.run_id ?? req.query.run_uuid, res);
+      const root = await runRoot(ctx, req.query.run_id ?? req.query.run_uuid, res, "CAN_READ");
       if (!root) return;
       const rel = typeof req.query.path === "string" ? req.query.path : "";
       const files = await listFiles(ctx, root, rel);
@@ -121,7 +146,7 @@ export function artifactsRouter(ctx: EmulatorContext): Router {
       json,
       wrap(async (req, res) => {
         const modelId = String(req.params.modelId);
-        const root = await modelRoot(ctx, modelId, res);
+        const root = await modelRoot(ctx, modelId, res, op === "r" ? "CAN_READ" : "CAN_EDIT");
         if (!root) return;
         const body = (req.body ?? {}) as Record<string, unknown>;
         const credentials = asList(body.paths).map((rel) => ({
@@ -136,7 +161,7 @@ export function artifactsRouter(ctx: EmulatorContext): Router {
   router.get(
     "/api/2.0/mlflow/logged-models/:modelId/artifacts/directories",
     wrap(async (req, res) => {
-      const root = await modelRoot(ctx, String(req.params.modelId), res);
+      const root = await modelRoot(ctx, String(req.params.modelId), res, "CAN_READ");
       if (!root) return;
       const rel = typeof req.query.artifact_directory_path === "string" ? req.query.artifact_directory_path : "";
       const files = await listFiles(ctx, root, rel);

@@ -13,7 +13,7 @@ export interface BackingResult {
 type QueryValue = string | number | boolean | undefined | null | string[];
 
 export async function backingCall(
-  ctx: EmulatorContext,
+  ctx: Pick<EmulatorContext, "backingUrl">,
   method: "GET" | "POST" | "PATCH" | "DELETE",
   path: string,
   options: { query?: Record<string, QueryValue>; body?: unknown } = {},

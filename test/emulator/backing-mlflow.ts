@@ -3,7 +3,9 @@
 // MLflow. Runs in its own process group (detached) because uvicorn's workers
 // are grandchildren: only killing the group leaves nothing behind.
 
+import { randomInt } from "node:crypto";
 import { createServer } from "node:net";
+import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 
 export interface BackingMlflow {
@@ -23,6 +25,27 @@ export interface BackingMlflowOptions {
   defaultArtifactRoot: string;
   startTimeoutMs: number;
   onLog?: (line: string) => void;
+}
+
+/** Name of the reserved row that moves the id counter; not a workspace path, so never shown. */
+export const ID_SEED_EXPERIMENT = "databricks-emulator-node-id-seed";
+
+/**
+ * Databricks experiment ids are workspace node ids: 15-16 digit numbers, never 0
+ * (research: databrickslabs/cicd-templates#5, terraform-provider fixtures). The open-source
+ * SQL store numbers experiments max(id) + 1 (SQLite INTEGER PRIMARY KEY), so one reserved,
+ * deleted row with a large random id makes every later experiment a node-id-like number.
+ */
+async function seedExperimentIds(mlflowBin: string, dbPath: string): Promise<void> {
+  const python = path.join(path.dirname(mlflowBin), "python");
+  const seed = randomInt(1_000_000_000, 2_000_000_000) * 1_000_000;
+  const script = [
+    "import sqlite3, sys",
+    "db = sqlite3.connect(sys.argv[1])",
+    "db.execute(\"INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, '', 'deleted', 0, 0)\", (int(sys.argv[2]), sys.argv[3]))",
+    "db.commit()",
+  ].join("\n");
+  await execa(python, ["-c", script, dbPath, String(seed), ID_SEED_EXPERIMENT]);
 }
 
 /** A free loopback port (the server binds it a moment later; a race we accept in tests). */
@@ -115,11 +138,19 @@ export async function startBackingMlflow(options: BackingMlflowOptions): Promise
   const deadline = Date.now() + options.startTimeoutMs;
   while (Date.now() < deadline) {
     if (exited) break;
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) return { url, port, logTail: () => tail.join("\n"), stop };
-    } catch {
-      // not listening yet
+    const healthy = await fetch(`${url}/health`).then(
+      (res) => res.ok,
+      () => false, // not listening yet
+    );
+    if (healthy) {
+      try {
+        // `mlflow server` created the schema (and its Default experiment) before listening.
+        await seedExperimentIds(options.mlflowBin, options.dbPath);
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+      return { url, port, logTail: () => tail.join("\n"), stop };
     }
     await sleep(200);
   }

@@ -1,7 +1,10 @@
 // Runs the workspace emulator by hand:
 //   node --import tsx test/emulator/cli.ts [--port N] [--user a@b.com ...] [--workspace-id N]
 // Prints what a client needs (host, service principal, a user token, a PAT)
-// and the shell exports for MLflow, then runs until Ctrl-C.
+// and the shell exports for MLflow, then runs until Ctrl-C. The first user is
+// in the group "admins" (a workspace and metastore admin), so that user's
+// token can create catalogs, schemas and volumes and grant privileges in the
+// otherwise empty metastore; the others are in "users".
 
 import { parseArgs } from "node:util";
 import { startWorkspaceEmulator } from "./index.js";
@@ -18,7 +21,7 @@ async function main(): Promise<void> {
   });
   const userNames = values.user ?? ["alice@example.com"];
   const emulator = await startWorkspaceEmulator({
-    users: userNames.map((userName) => ({ userName, groups: ["users"] })),
+    users: userNames.map((userName, i) => ({ userName, groups: i === 0 ? ["admins"] : ["users"] })),
     ...(values.port ? { port: Number(values.port) } : {}),
     ...(values["workspace-id"] ? { workspaceId: values["workspace-id"] } : {}),
     ...(values["uc-artifacts"] === "sdk" ? { ucModelArtifacts: "sdk" as const } : {}),
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
   console.log(`service principal:       ${sp.displayName} (id ${sp.id})`);
   console.log(`  client id:             ${sp.applicationId}`);
   console.log(`  client secret:         ${sp.secret}`);
-  console.log(`user ${firstUser}:`);
+  console.log(`user ${firstUser} (group admins: workspace and metastore admin):`);
   console.log(`  OAuth token (1 h):     ${userToken}`);
   console.log(`  personal access token: ${pat}`);
   console.log(`backing mlflow server:   ${emulator.backingMlflowUrl}`);

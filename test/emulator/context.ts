@@ -4,15 +4,20 @@
 
 import type { Response } from "express";
 import type { BlobStore } from "./blob-store.js";
+import type { ExperimentAccess } from "./experiment-access.js";
 import type { FaultController } from "./faults.js";
 import type { KeyRing } from "./keys.js";
 import type { ModelStorage } from "./model-storage.js";
 import type { Directory, Principal } from "./principals.js";
 import type { CallRecord, CredentialKind, DenyRule } from "./types.js";
+import type { UcAccess } from "./uc-access.js";
+import type { WorkspaceTree } from "./workspace-tree.js";
 
 export interface EmulatorContext {
   /** http://127.0.0.1:<port> once listening. */
   url(): string;
+  /** The workspace's own name for itself (http://<canonical host>:<port>), which its discovery document uses. */
+  canonicalUrl(): string;
   readonly workspaceId: string;
   readonly directory: Directory;
   readonly keys: KeyRing;
@@ -23,15 +28,25 @@ export interface EmulatorContext {
   /** Base URL of the backing open-source mlflow server. */
   backingUrl(): string;
   readonly tokenTtlSeconds: number;
-  readonly ucModelArtifacts: "presigned" | "sdk";
+  /** Mutable: tests switch it at run time (WorkspaceEmulator.setUcModelArtifacts). */
+  ucModelArtifacts: "presigned" | "sdk";
   /** Where UC model-version files live and which credentials reach them. */
   readonly modelStorage: ModelStorage;
-  readonly strictExperimentNames: boolean;
+  /** Folders and ACLs of the workspace tree (experiments are its objects too). */
+  readonly workspace: WorkspaceTree;
+  /** Resolves experiments (and the runs, models and traces in them) and checks access. */
+  readonly experiments: ExperimentAccess;
+  /** Unity Catalog's metastore (catalogs, schemas, volumes, grants) and its access decisions. */
+  readonly unityCatalog: UcAccess;
 }
 
-/** Issuer of every token the workspace mints. */
+/**
+ * Issuer of every token the workspace mints: the canonical host's, which may differ from
+ * the host a client was given (an alias, a regional host), so clients must take it from the
+ * discovery document rather than build it from DATABRICKS_HOST.
+ */
 export function issuerOf(ctx: EmulatorContext): string {
-  return `${ctx.url()}/oidc`;
+  return `${ctx.canonicalUrl()}/oidc`;
 }
 
 /**

@@ -14,9 +14,26 @@ export interface CountedFault {
 }
 
 export interface RateLimitFault extends CountedFault {
-  /** Value of the Retry-After header (default 1). */
+  /**
+   * Value of the Retry-After header. Unset by default: Databricks does not always send
+   * one (the SDK's retry customizer defaults to 1 s when it is missing,
+   * databricks/sdk/errors/customizer.py), so clients must cope without it.
+   */
   retryAfterSeconds?: number;
+  /**
+   * error_code of the answer (default REQUEST_LIMIT_EXCEEDED, "... RPC token bucket limit has
+   * been exceeded.", as ssc-sp/datahub-portal#362 quotes; RESOURCE_EXHAUSTED is the other one seen).
+   */
+  errorCode?: "REQUEST_LIMIT_EXCEEDED" | "RESOURCE_EXHAUSTED";
 }
+
+/**
+ * How the workspace refuses a token it does not accept (expired, unknown key, revoked
+ * PAT). Databricks has answered 403 with an HTML page ("Error 403 Invalid access token.",
+ * DataThirstLtd/databricks.vsts.tools#26), 403 with JSON carrying an integer error_code
+ * (databricks-sdk-go#873, #917), and 401 JSON. A missing credential is always 401 JSON.
+ */
+export type TokenRefusalShape = "html-403" | "json-403" | "json-401";
 
 export interface ServerErrorFault extends CountedFault {
   /** 500 INTERNAL_ERROR or 503 TEMPORARILY_UNAVAILABLE (default 503). */
@@ -34,6 +51,8 @@ export interface FaultSettings {
   tokenEndpointDown?: boolean;
   /** The JWKS endpoints answer 503. */
   jwksDown?: boolean;
+  /** How a rejected token is answered (default "html-403", the hardest for a client to read). */
+  tokenRefusal?: TokenRefusalShape;
 }
 
 export class FaultController {
@@ -60,6 +79,10 @@ export class FaultController {
     return this.settings.jwksDown === true;
   }
 
+  tokenRefusal(): TokenRefusalShape {
+    return this.settings.tokenRefusal ?? "html-403";
+  }
+
   /** Applies latency to any path; mounted first so every surface is slowed. */
   latency(): RequestHandler {
     return (req, _res, next) => {
@@ -76,14 +99,13 @@ export class FaultController {
   apiFaults(): RequestHandler {
     return (req, res, next) => {
       if (this.take("rateLimit", req)) {
-        const seconds = this.settings.rateLimit?.retryAfterSeconds ?? 1;
-        res.setHeader("Retry-After", String(seconds));
-        sendDatabricksError(
-          res,
-          429,
-          "TOO_MANY_REQUESTS",
-          "Too many requests. Please wait a moment and try again. If the issue persists, consider adjusting your request frequency or reaching out to support for assistance.",
-        );
+        const { retryAfterSeconds, errorCode = "REQUEST_LIMIT_EXCEEDED" } = this.settings.rateLimit ?? {};
+        if (retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(retryAfterSeconds));
+        const message =
+          errorCode === "REQUEST_LIMIT_EXCEEDED"
+            ? `${req.method} ${req.path} RPC token bucket limit has been exceeded.`
+            : "Too many requests. Please wait a moment and try again. If the issue persists, consider adjusting your request frequency or reaching out to support for assistance.";
+        sendDatabricksError(res, 429, errorCode, message);
         return;
       }
       if (this.take("serverError", req)) {

@@ -3,17 +3,35 @@
 // create-download-url. MLflow's DatabricksSdkArtifactRepository and
 // DatabricksSDKModelsArtifactRepository use the Files API through the SDK;
 // PresignedUrlArtifactRepository (UC models on default storage) uses the
-// presigned helpers plus directory listing.
+// presigned helpers plus directory listing. Which paths are reachable, and
+// by whom, is decided in files-access.ts.
+//
+// Behaviour (databricks-sdk 0.167.0 service/files.py:782-1040 and
+// docs.databricks.com/api/files/v2/upload-file.md unless noted):
+// - upload: "If true or unspecified, an existing file will be overwritten";
+//   overwrite=false on an existing file answers 409 ALREADY_EXISTS
+//   (databricks/cli libs/filer/files_client.go Write); parents are created
+//   (sdk-py tests/integration/test_files.py uploads into a new folder);
+// - mkdir creates parents and is idempotent (files.py:802-821);
+// - deleting a non-empty folder answers 400 INVALID_PARAMETER_VALUE with the
+//   ErrorInfo reason FILES_API_DIRECTORY_IS_NOT_EMPTY, which the CLI branches on
+//   (databricks/cli libs/filer/files_client.go deleteDirectory and its test);
+// - a missing folder is 404 with error_code NOT_FOUND, which MLflow's
+//   presigned repository needs to read as "empty" (presigned_url_artifact_repo.py:106-140);
+//   HEAD answers carry no body.
 
 import express, { type Request, type Response, type Router } from "express";
 import { normalizeWorkspacePath } from "./blob-store.js";
-import type { EmulatorContext } from "./context.js";
-import { sendDatabricksError, sendEndpointNotFound } from "./errors.js";
+import { type EmulatorContext, callerOf } from "./context.js";
+import { sendEndpointNotFound } from "./errors.js";
+import { type FileEndpoint, type FileOp, type FileTarget, authorizeFilePath } from "./files-access.js";
+import { refusing } from "./uc-http.js";
+import { UcRefusal, invalid } from "./uc-privileges.js";
 
 const PAGE_SIZE_MAX = 1000;
 
 /** Workspace path after a mount point, decoded segment by segment. */
-function pathAfterMount(req: Request): string | undefined {
+function pathAfterMount(req: Request): string {
   try {
     const raw = req.path
       .split("/")
@@ -21,157 +39,137 @@ function pathAfterMount(req: Request): string | undefined {
       .join("/");
     return normalizeWorkspacePath(raw);
   } catch {
-    return undefined;
+    throw invalid("Invalid path.");
   }
 }
 
-function fileNotFound(res: Response): void {
-  if (res.req.method === "HEAD") {
-    res.status(404).end();
-    return;
-  }
-  sendDatabricksError(res, 404, "NOT_FOUND", "The file being accessed is not found.");
+const fileNotFound = (): UcRefusal => new UcRefusal(404, "NOT_FOUND", "The file being accessed is not found.");
+const dirNotFound = (): UcRefusal => new UcRefusal(404, "NOT_FOUND", "The directory being accessed is not found.");
+
+function authorize(ctx: EmulatorContext, res: Response, path: string, op: FileOp, endpoint: FileEndpoint): Promise<FileTarget> {
+  return authorizeFilePath(ctx, callerOf(res), path, op, endpoint, res.req.method);
 }
 
-function dirNotFound(res: Response): void {
-  if (res.req.method === "HEAD") {
-    res.status(404).end();
-    return;
-  }
-  sendDatabricksError(res, 404, "NOT_FOUND", "The directory being accessed is not found.");
+/** `overwrite`: unspecified or "true" overwrites, "false" does not; anything else is invalid. */
+function overwriteOf(req: Request): boolean {
+  const raw = req.query.overwrite;
+  if (raw === undefined || raw === "true") return true;
+  if (raw === "false") return false;
+  throw invalid(`Invalid overwrite ${JSON.stringify(raw)}: true or false.`);
 }
 
 async function filesHandler(ctx: EmulatorContext, req: Request, res: Response): Promise<void> {
-  const p = pathAfterMount(req);
-  if (!p || p === "/") {
-    sendDatabricksError(res, 400, "INVALID_PARAMETER_VALUE", "A file path is required.");
-    return;
-  }
+  const requested = pathAfterMount(req);
+  if (requested === "/") throw invalid("A file path is required.");
+  const method = req.method;
+  if (!["GET", "HEAD", "PUT", "DELETE", "POST"].includes(method)) return sendEndpointNotFound(res, method, req.originalUrl);
+  const { path: p } = await authorize(ctx, res, requested, method === "GET" || method === "HEAD" ? "read" : "write", "files");
   const existing = await ctx.blobs.stat(p);
-  switch (req.method) {
-    case "GET":
-    case "HEAD": {
-      if (!existing || existing.isDir) return fileNotFound(res);
-      res.sendFile(ctx.blobs.filePath(p), { headers: { "Content-Type": "application/octet-stream" }, dotfiles: "allow" });
-      return;
-    }
-    case "PUT": {
-      if (existing?.isDir) {
-        sendDatabricksError(res, 409, "ALREADY_EXISTS", "A directory already exists at the file path.");
-        return;
-      }
-      if (existing && req.query.overwrite !== "true") {
-        sendDatabricksError(res, 409, "ALREADY_EXISTS", "The file being created already exists.");
-        return;
-      }
-      await ctx.blobs.write(p, req);
-      res.status(204).end();
-      return;
-    }
-    case "DELETE": {
-      if (!existing || existing.isDir) return fileNotFound(res);
-      await ctx.blobs.remove(p);
-      res.status(204).end();
-      return;
-    }
-    case "POST":
-      // Multipart sessions (action=initiate-upload) are not emulated; the SDK
-      // then falls back to a single-shot PUT, which every workspace accepts.
-      sendDatabricksError(res, 501, "NOT_IMPLEMENTED", "Multipart uploads are not supported by this workspace.");
-      return;
-    default:
-      sendEndpointNotFound(res, req.method, req.originalUrl);
+  if (method === "GET" || method === "HEAD") {
+    if (!existing || existing.isDir) throw fileNotFound();
+    res.sendFile(ctx.blobs.filePath(p), { headers: { "Content-Type": "application/octet-stream" }, dotfiles: "allow" });
+  } else if (method === "PUT") {
+    const overwrite = overwriteOf(req);
+    if (existing?.isDir) throw new UcRefusal(409, "ALREADY_EXISTS", "A directory already exists at the file path.");
+    if (existing && !overwrite) throw new UcRefusal(409, "ALREADY_EXISTS", "The file being created already exists.");
+    await ctx.blobs.write(p, req);
+    res.status(204).end();
+  } else if (method === "DELETE") {
+    if (!existing || existing.isDir) throw fileNotFound();
+    await ctx.blobs.remove(p);
+    res.status(204).end();
+  } else {
+    // Multipart sessions (action=initiate-upload) are not emulated; the SDK
+    // only starts them above 50 MiB (files_ext_multipart_upload_min_stream_size).
+    throw new UcRefusal(501, "NOT_IMPLEMENTED", "Multipart uploads are not supported by this workspace.");
   }
 }
 
 async function directoriesHandler(ctx: EmulatorContext, req: Request, res: Response): Promise<void> {
-  const p = pathAfterMount(req);
-  if (!p) {
-    sendDatabricksError(res, 400, "INVALID_PARAMETER_VALUE", "Invalid directory path.");
-    return;
-  }
+  const method = req.method;
+  if (!["GET", "HEAD", "PUT", "DELETE"].includes(method)) return sendEndpointNotFound(res, method, req.originalUrl);
+  const target = await authorize(ctx, res, pathAfterMount(req), method === "GET" || method === "HEAD" ? "read" : "write", "directories");
+  const p = target.path;
   const existing = await ctx.blobs.stat(p);
-  switch (req.method) {
-    case "HEAD":
-      res.status(existing?.isDir ? 200 : 404).end();
-      return;
-    case "GET": {
-      const entries = await ctx.blobs.list(p);
-      if (!entries) return dirNotFound(res);
-      const pageSize = Math.min(PAGE_SIZE_MAX, Number(req.query.page_size ?? PAGE_SIZE_MAX) || PAGE_SIZE_MAX);
-      const start = Number(req.query.page_token ?? 0) || 0;
-      const page = entries.slice(start, start + pageSize);
-      const body: Record<string, unknown> = {
-        contents: page.map((e) => ({
-          path: e.path,
-          is_directory: e.isDir,
-          ...(e.isDir ? {} : { file_size: e.size, last_modified: Math.floor(e.mtimeMs) }),
-          name: e.name,
-        })),
-      };
-      if (start + pageSize < entries.length) body.next_page_token = String(start + pageSize);
-      res.json(body);
-      return;
+  if (method === "HEAD") {
+    if (!existing?.isDir) throw dirNotFound();
+    res.status(200).end();
+  } else if (method === "GET") {
+    const entries = await ctx.blobs.list(p);
+    if (!entries) throw dirNotFound();
+    const pageSize = Math.min(PAGE_SIZE_MAX, Number(req.query.page_size ?? PAGE_SIZE_MAX) || PAGE_SIZE_MAX);
+    const start = Number(req.query.page_token ?? 0) || 0;
+    const page = entries.slice(start, start + pageSize);
+    const body: Record<string, unknown> = {
+      contents: page.map((e) => ({
+        path: e.path,
+        is_directory: e.isDir,
+        ...(e.isDir ? {} : { file_size: e.size, last_modified: Math.floor(e.mtimeMs) }),
+        name: e.name,
+      })),
+    };
+    if (start + pageSize < entries.length) body.next_page_token = String(start + pageSize);
+    res.json(body);
+  } else if (method === "PUT") {
+    if (existing && !existing.isDir) throw new UcRefusal(409, "ALREADY_EXISTS", "A file already exists at the directory path.");
+    await ctx.blobs.mkdir(p);
+    res.status(204).end();
+  } else {
+    if (p === target.root) throw invalid(`The root of ${p} cannot be deleted through the Files API.`);
+    const entries = await ctx.blobs.list(p);
+    if (!entries) throw dirNotFound();
+    if (entries.length > 0) {
+      throw new UcRefusal(400, "INVALID_PARAMETER_VALUE", "The directory being deleted is not empty.", [
+        { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "FILES_API_DIRECTORY_IS_NOT_EMPTY", domain: "filesystem.databricks.com" },
+      ]);
     }
-    case "PUT":
-      if (existing && !existing.isDir) {
-        sendDatabricksError(res, 409, "ALREADY_EXISTS", "A file already exists at the directory path.");
-        return;
-      }
-      await ctx.blobs.mkdir(p);
-      res.status(204).end();
-      return;
-    case "DELETE": {
-      const entries = await ctx.blobs.list(p);
-      if (!entries) return dirNotFound(res);
-      if (entries.length > 0) {
-        sendDatabricksError(res, 409, "DIRECTORY_NOT_EMPTY", "The directory being deleted is not empty.");
-        return;
-      }
-      await ctx.blobs.remove(p, true);
-      res.status(204).end();
-      return;
-    }
-    default:
-      sendEndpointNotFound(res, req.method, req.originalUrl);
+    await ctx.blobs.remove(p, true);
+    res.status(204).end();
   }
 }
 
 /** `path` from a JSON body (MLflow) or from the query string (the SDK). */
-function requestedPath(req: Request): string | undefined {
+function requestedPath(req: Request): string {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const raw = typeof body.path === "string" ? body.path : typeof req.query.path === "string" ? req.query.path : undefined;
-  if (!raw) return undefined;
+  if (!raw) throw invalid("Missing required field: path");
   try {
     return normalizeWorkspacePath(raw);
   } catch {
-    return undefined;
+    throw invalid("Invalid path.");
   }
 }
 
 export function filesApiRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
-  const wrap =
-    (fn: (ctx: EmulatorContext, req: Request, res: Response) => Promise<void>) =>
-    (req: Request, res: Response, next: (err?: unknown) => void): void => {
-      fn(ctx, req, res).catch(next);
-    };
-  router.use("/api/2.0/fs/files", wrap(filesHandler));
-  router.use("/api/2.0/fs/directories", wrap(directoriesHandler));
+  router.use(
+    "/api/2.0/fs/files",
+    refusing((req, res) => filesHandler(ctx, req, res)),
+  );
+  router.use(
+    "/api/2.0/fs/directories",
+    refusing((req, res) => directoriesHandler(ctx, req, res)),
+  );
 
-  router.post("/api/2.0/fs/create-upload-url", express.json(), (req, res) => {
-    const p = requestedPath(req);
-    if (!p) return sendDatabricksError(res, 400, "INVALID_PARAMETER_VALUE", "Missing required field: path");
-    res.json({ url: ctx.blobs.signUrl(p, "w"), headers: [] });
-  });
+  router.post(
+    "/api/2.0/fs/create-upload-url",
+    express.json(),
+    refusing(async (req, res) => {
+      const { path } = await authorize(ctx, res, requestedPath(req), "write", "signed-url");
+      res.json({ url: ctx.blobs.signUrl(path, "w"), headers: [] });
+    }),
+  );
 
-  router.post("/api/2.0/fs/create-download-url", express.json(), async (req, res) => {
-    const p = requestedPath(req);
-    if (!p) return sendDatabricksError(res, 400, "INVALID_PARAMETER_VALUE", "Missing required field: path");
-    const s = await ctx.blobs.stat(p);
-    if (!s || s.isDir) return fileNotFound(res);
-    res.json({ url: ctx.blobs.signUrl(p, "r"), headers: [] });
-  });
+  router.post(
+    "/api/2.0/fs/create-download-url",
+    express.json(),
+    refusing(async (req, res) => {
+      const { path } = await authorize(ctx, res, requestedPath(req), "read", "signed-url");
+      const s = await ctx.blobs.stat(path);
+      if (!s || s.isDir) throw fileNotFound();
+      res.json({ url: ctx.blobs.signUrl(path, "r"), headers: [] });
+    }),
+  );
 
   // Endpoint discovery is rolled out per workspace; answering 404 makes the
   // SDK use its built-in order (presigned URLs, then Files API 2.0).

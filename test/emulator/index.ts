@@ -16,7 +16,7 @@ import { recordCalls, enforceDenyRules, requireBearer } from "./auth-middleware.
 import { type BackingMlflow, startBackingMlflow } from "./backing-mlflow.js";
 import { blobRouter } from "./blob-routes.js";
 import { BlobStore } from "./blob-store.js";
-import type { EmulatorContext } from "./context.js";
+import { type EmulatorContext, issuerOf } from "./context.js";
 import { databricksErrorHandler, sendEndpointNotFound } from "./errors.js";
 import { FaultController } from "./faults.js";
 import { filesApiRouter } from "./files-api.js";
@@ -25,8 +25,14 @@ import { defaultModelStorage, type ModelStorage } from "./model-storage.js";
 import { mintToken, oauthRouter } from "./oauth.js";
 import { Directory } from "./principals.js";
 import { scimRouter } from "./scim.js";
-import { trackingForwardRouter } from "./tracking-forward.js";
+import { ExperimentAccess } from "./experiment-access.js";
+import { trackingRouter } from "./tracking-rules.js";
+import { tracesV4Router } from "./traces-v4.js";
+import { workspaceApiRouter } from "./workspace-api.js";
+import { WorkspaceTree } from "./workspace-tree.js";
 import type { CallRecord, DenyRule, WorkspaceEmulator, WorkspaceEmulatorOptions } from "./types.js";
+import { UcAccess } from "./uc-access.js";
+import { UcStore } from "./uc-securables.js";
 import { unityCatalogRouter } from "./unity-catalog.js";
 
 export type * from "./types.js";
@@ -49,7 +55,9 @@ function buildApp(ctx: EmulatorContext): express.Express {
   app.use(filesApiRouter(ctx));
   app.use(artifactsRouter(ctx));
   app.use(unityCatalogRouter(ctx));
-  app.use(trackingForwardRouter(ctx));
+  app.use(workspaceApiRouter(ctx));
+  app.use(tracesV4Router(ctx));
+  app.use(trackingRouter(ctx));
   app.use((req, res) => sendEndpointNotFound(res, req.method, req.originalUrl.split("?")[0] ?? ""));
   app.use(databricksErrorHandler);
   return app;
@@ -85,8 +93,15 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     throw err;
   }
   const directory = new Directory(options.users, options.groups, options.servicePrincipal, options.personalAccessTokens);
+  const workspace = new WorkspaceTree(directory);
+  const backingUrl = (): string => {
+    if (!backing) throw new Error("backing mlflow server is not running");
+    return backing.url;
+  };
+  const canonicalUrl = (): string => url.replace("127.0.0.1", options.canonicalHost ?? "localhost");
   const ctx: EmulatorContext = {
     url: () => url,
+    canonicalUrl,
     workspaceId,
     directory,
     keys: await KeyRing.create(),
@@ -94,14 +109,13 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     calls,
     deny,
     blobs,
-    backingUrl: () => {
-      if (!backing) throw new Error("backing mlflow server is not running");
-      return backing.url;
-    },
+    backingUrl,
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     ucModelArtifacts: options.ucModelArtifacts ?? "presigned",
     modelStorage,
-    strictExperimentNames: options.strictExperimentNames ?? true,
+    workspace,
+    experiments: new ExperimentAccess(workspace, { backingUrl }),
+    unityCatalog: new UcAccess(new UcStore(), directory),
   };
 
   const server = http.createServer(buildApp(ctx));
@@ -132,9 +146,10 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
 
   const sp = directory.servicePrincipal;
   let stopped: Promise<void> | undefined;
-  const backingUrl = backing.url;
+  const backingMlflowUrl = backing.url;
   return {
     url,
+    issuer: issuerOf(ctx),
     workspaceId: ctx.workspaceId,
     servicePrincipal: { id: sp.id, applicationId: sp.name, secret: sp.secret ?? "", displayName: sp.displayName },
     users: directory.users.map((u) => ({
@@ -145,7 +160,8 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     })),
     calls,
     faults: ctx.faults,
-    backingMlflowUrl: backingUrl,
+    backingMlflowUrl,
+    modelStorage,
     dataDir,
     currentKeyId: () => ctx.keys.currentKid(),
     rotateKeys: async (opts = {}) => {
@@ -168,6 +184,9 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     },
     clearCalls: () => {
       calls.length = 0;
+    },
+    setUcModelArtifacts: (mode) => {
+      ctx.ucModelArtifacts = mode;
     },
     putRunArtifact: async (runId, artifactPath, bytes) => {
       const root = await runArtifactRoot(ctx, runId);

@@ -29,6 +29,12 @@ export interface ModelStorage {
   temporaryCredentials(fullName: string, version: string, operation: ModelVersionOperation): Promise<TemporaryCredentials>;
   /** Deletes a version's files, or (without a version) every version's files of a model. */
   remove(fullName: string, version?: string): Promise<void>;
+  /**
+   * Environment a process running MLflow (the Python client, the gateway's
+   * `mlflow server` child) needs to reach this storage, e.g. a custom S3
+   * endpoint or a CA bundle; absent when nothing is needed.
+   */
+  readonly clientEnv?: Record<string, string>;
   /** Stops whatever the storage started (servers); idempotent. */
   stop(): Promise<void>;
 }
@@ -59,3 +65,38 @@ export const defaultModelStorage: ModelStorageFactory = ({ workspaceId, blobs })
     },
     stop: () => Promise.resolve(),
   });
+
+/**
+ * A metastore whose catalogs keep their models in different places, as Unity Catalog
+ * allows (a managed location per catalog: docs.databricks.com/connect/unity-catalog/
+ * managed-storage): the catalogs named here use their own storage, every other catalog
+ * the fallback. One emulator (and one gateway) then covers every storage mode.
+ */
+export function modelStorageByCatalog(
+  byCatalog: Record<string, ModelStorageFactory>,
+  fallback: ModelStorageFactory = defaultModelStorage,
+): ModelStorageFactory {
+  return async (env) => {
+    const started: Array<[string, ModelStorage]> = [];
+    try {
+      for (const [catalog, factory] of Object.entries(byCatalog)) started.push([catalog.toLowerCase(), await factory(env)]);
+      started.push(["", await fallback(env)]);
+    } catch (err) {
+      await Promise.all(started.map(([, storage]) => storage.stop()));
+      throw err;
+    }
+    const storages = new Map(started);
+    const of = (fullName: string): ModelStorage => storages.get((fullName.split(".")[0] ?? "").toLowerCase()) ?? (storages.get("") as ModelStorage);
+    const clientEnv = Object.assign({}, ...started.map(([, storage]) => storage.clientEnv ?? {})) as Record<string, string>;
+    return {
+      kind: started.map(([catalog, storage]) => `${catalog || "*"}:${storage.kind}`).join(","),
+      storageLocation: (fullName, version) => of(fullName).storageLocation(fullName, version),
+      temporaryCredentials: (fullName, version, operation) => of(fullName).temporaryCredentials(fullName, version, operation),
+      remove: (fullName, version) => of(fullName).remove(fullName, version),
+      clientEnv,
+      stop: async () => {
+        await Promise.all(started.map(([, storage]) => storage.stop()));
+      },
+    };
+  };
+}

@@ -135,7 +135,8 @@ export function oauthRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
 
   router.get("/.well-known/databricks-config", (_req, res) => {
-    res.json({ oidc_endpoint: issuerOf(ctx), workspace_id: ctx.workspaceId });
+    // The OIDC endpoint on the host the client used; the discovery document there names the issuer.
+    res.json({ oidc_endpoint: `${ctx.url()}/oidc`, workspace_id: ctx.workspaceId });
   });
 
   router.get("/oidc/.well-known/oauth-authorization-server", (_req, res) => {

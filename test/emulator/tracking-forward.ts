@@ -1,16 +1,14 @@
 // Forwards MLflow tracking calls (/api/2.0/mlflow, /api/2.1/mlflow,
-// /api/3.0/mlflow) to the backing open-source server, streaming both ways.
-// The caller's Authorization is stripped (the backing server has no auth) and
-// Host is rewritten so MLflow's Host-header check accepts the request. Only a
-// few calls are buffered to make them look like a Databricks workspace:
-// experiment names must be workspace paths, runs belong to the caller, and
-// logged models live under logged_models/.
+// /api/3.0/mlflow) to the backing open-source server. The caller's
+// Authorization is stripped (the backing server has no auth) and Host is
+// rewritten so MLflow's Host-header check accepts the request. What makes the
+// answers Databricks' (experiments as workspace objects, access checks, runs
+// owned by the caller) lives in tracking-rules.ts.
 
 import http from "node:http";
 import { pipeline } from "node:stream";
-import express, { type Request, type Response, type Router } from "express";
-import { toDatabricksLoggedModelUris } from "./artifact-paths.js";
-import { type EmulatorContext, callerOf } from "./context.js";
+import type { Request, Response } from "express";
+import type { EmulatorContext } from "./context.js";
 import { sendDatabricksError, sendEndpointNotFound } from "./errors.js";
 
 const HOP_BY_HOP = new Set([
@@ -24,9 +22,11 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-interface ForwardOptions {
+export interface ForwardOptions {
   /** Replacement request body (already parsed and re-serialised). */
   body?: Buffer;
+  /** Replacement path and query (default: the request's own). */
+  url?: string;
   /** Rewrites a JSON response body. */
   rewrite?: (text: string) => string;
 }
@@ -63,8 +63,9 @@ function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   });
 }
 
-function forward(ctx: EmulatorContext, req: Request, res: Response, options: ForwardOptions = {}): void {
-  const target = new URL(req.originalUrl, ctx.backingUrl());
+/** Sends the request on to the backing server and relays its answer (streamed unless rewritten). */
+export function forward(ctx: EmulatorContext, req: Request, res: Response, options: ForwardOptions = {}): void {
+  const target = new URL(options.url ?? req.originalUrl, ctx.backingUrl());
   const upstream = http.request(target, { method: req.method, headers: requestHeaders(req, target.host, options.body) }, (up) => {
     const status = up.statusCode ?? 502;
     const type = String(up.headers["content-type"] ?? "");
@@ -97,48 +98,4 @@ function forward(ctx: EmulatorContext, req: Request, res: Response, options: For
   });
   if (options.body) upstream.end(options.body);
   else pipeline(req, upstream, () => undefined);
-}
-
-function jsonBody(req: Request): Record<string, unknown> {
-  return (req.body && typeof req.body === "object" ? req.body : {}) as Record<string, unknown>;
-}
-
-export function trackingForwardRouter(ctx: EmulatorContext): Router {
-  const router = express.Router();
-  // Parse whatever the content type: these bodies are re-sent as JSON.
-  const json = express.json({ limit: "50mb", type: () => true });
-
-  for (const version of ["2.0", "3.0"]) {
-    router.post(`/api/${version}/mlflow/experiments/create`, json, (req, res) => {
-      const body = jsonBody(req);
-      const name = body.name;
-      if (ctx.strictExperimentNames && typeof name === "string" && !name.startsWith("/")) {
-        sendDatabricksError(
-          res,
-          400,
-          "INVALID_PARAMETER_VALUE",
-          `Got an invalid experiment name '${name}'. An experiment name must be an absolute path within the Databricks workspace, e.g. '/Users/<some-username>/my-experiment'.`,
-        );
-        return;
-      }
-      forward(ctx, req, res, { body: Buffer.from(JSON.stringify(body)) });
-    });
-
-    router.post(`/api/${version}/mlflow/runs/create`, json, (req, res) => {
-      // Databricks records the authenticated caller as the run's owner,
-      // whatever user_id the client sent.
-      const body = { ...jsonBody(req), user_id: callerOf(res).name };
-      forward(ctx, req, res, { body: Buffer.from(JSON.stringify(body)) });
-    });
-  }
-
-  router.use(["/api/2.0/mlflow/logged-models", "/api/3.0/mlflow/logged-models"], (req, res) => {
-    forward(ctx, req, res, { rewrite: toDatabricksLoggedModelUris });
-  });
-
-  router.use(["/api/2.0/mlflow", "/api/2.1/mlflow", "/api/3.0/mlflow"], (req, res) => {
-    forward(ctx, req, res);
-  });
-
-  return router;
 }

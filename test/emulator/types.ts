@@ -3,7 +3,7 @@
 // pulling in Express or execa.
 
 import type { FaultController } from "./faults.js";
-import type { ModelStorageFactory } from "./model-storage.js";
+import type { ModelStorage, ModelStorageFactory } from "./model-storage.js";
 
 export type PrincipalKind = "user" | "service_principal";
 
@@ -61,6 +61,13 @@ export interface WorkspaceEmulatorOptions {
   servicePrincipal?: ServicePrincipalSpec;
   personalAccessTokens?: PatSpec[];
   deny?: DenyRule[];
+  /**
+   * The host name the workspace calls itself in its OAuth discovery document (issuer, token
+   * endpoint, JWKS), default "localhost": clients are given 127.0.0.1 (the emulator's `url`),
+   * so every test proves that the issuer is taken from discovery, as for a workspace reached
+   * through an alias or a regional host. The same port either way.
+   */
+  canonicalHost?: string;
   /** Numeric workspace id, returned in discovery and x-databricks-org-id. */
   workspaceId?: string;
   /** Lifetime of tokens from the token endpoint and the mint helpers (default 3600). */
@@ -85,8 +92,6 @@ export interface WorkspaceEmulatorOptions {
    * default), or a customer-hosted storage such as an S3-compatible server.
    */
   modelStorage?: ModelStorageFactory;
-  /** Reject experiment names that are not absolute workspace paths, as Databricks does (default true). */
-  strictExperimentNames?: boolean;
   /** The `mlflow` executable (default: the repository's .venv/bin/mlflow, or $MLFLOW_BIN). */
   mlflowBin?: string;
   /** How long to wait for the backing mlflow server (default 60000 ms). */
@@ -152,12 +157,16 @@ export interface PublicServicePrincipal {
 export interface WorkspaceEmulator {
   /** http://127.0.0.1:<port>, the DATABRICKS_HOST to give clients. */
   readonly url: string;
+  /** The `iss` of the workspace's tokens, as its discovery document names it (not `${url}/oidc`). */
+  readonly issuer: string;
   readonly workspaceId: string;
   readonly servicePrincipal: PublicServicePrincipal;
   readonly users: readonly PublicUser[];
   /** Every /api, token-endpoint and blob call, oldest first. */
   readonly calls: CallRecord[];
   readonly faults: FaultController;
+  /** Where UC model versions are stored; its clientEnv is what an MLflow process needs to reach it. */
+  readonly modelStorage: ModelStorage;
   /** URL of the backing open-source mlflow server (for debugging only). */
   readonly backingMlflowUrl: string;
   readonly dataDir: string;
@@ -172,6 +181,8 @@ export interface WorkspaceEmulator {
   addDenyRule(rule: DenyRule): void;
   clearDenyRules(): void;
   clearCalls(): void;
+  /** Switches how UC model-version files are reached (the `ucModelArtifacts` option) at run time, for tests. */
+  setUcModelArtifacts(mode: "presigned" | "sdk"): void;
   /** Writes a run artifact the way a Databricks notebook would. */
   putRunArtifact(runId: string, artifactPath: string, bytes: Uint8Array | string): Promise<void>;
   /** Reads a run artifact from the emulator's storage, or undefined. */

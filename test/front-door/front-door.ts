@@ -47,7 +47,12 @@ interface Caller {
 export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
   const { workspace } = options;
   const sessions = new Map<string, PublicUser>();
-  const keys = createRemoteJWKSet(new URL(`${workspace.url}/oidc/v1/keys`));
+  // The issuer and keys as the workspace's discovery document names them.
+  const discovery = (await (await fetch(`${workspace.url}/oidc/.well-known/oauth-authorization-server`)).json()) as {
+    issuer: string;
+    jwks_uri: string;
+  };
+  const keys = createRemoteJWKSet(new URL(discovery.jwks_uri));
   const state = { refused: 0 };
   const forwarded: FrontDoor["forwarded"] = [];
 
@@ -63,7 +68,7 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
     if (bearer === undefined || !(req.url ?? "").startsWith("/api/")) return undefined;
     try {
-      const { payload } = await jwtVerify(bearer, keys, { issuer: `${workspace.url}/oidc` });
+      const { payload } = await jwtVerify(bearer, keys, { issuer: discovery.issuer });
       const user = findUser(String(payload.sub));
       return user === undefined ? undefined : { user, token: bearer };
     } catch {

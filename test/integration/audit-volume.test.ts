@@ -18,7 +18,8 @@ import { WorkspaceClient } from "../../src/databricks/workspace-client.js";
 import { sleep } from "../../src/supervisor/wait-for-health.js";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { readAuditEvents, runAuditCli } from "../support/audit-files.js";
-import { databricksEnv, TEST_AUDIT_KEY } from "../support/databricks.js";
+import { ucAdmin } from "../emulator/uc-admin.js";
+import { databricksEnv, TEST_AUDIT_KEY, WORKSPACE_ADMIN, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 
 const VOLUME = "/Volumes/main/mlflow/audit";
@@ -34,7 +35,7 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
 
   before(async () => {
     auditDir = mkdtempSync(path.join(tmpdir(), "audit-volume-test-"));
-    emulator = await startWorkspaceEmulator({ users: [{ userName: "alice@example.com" }] });
+    emulator = await startWorkspaceEmulator({ users: workspaceUsers("alice@example.com") });
     env = databricksEnv(emulator, {
       GATEWAY_AUDIT_VOLUME: VOLUME,
       GATEWAY_AUDIT_DIR: auditDir,
@@ -42,10 +43,12 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
       GATEWAY_AUDIT_BATCH_MAX_EVENTS: "25",
       GATEWAY_AUDIT_SINKS: "file,volume",
     });
-    gateway = await startGateway({ env, tempDataDir: false });
+    // Not ready until the volume exists and the app may write it: the first test sets it up.
+    gateway = await startGateway({ env, tempDataDir: false, waitReady: false });
     volumeReader = new WorkspaceClient({
       host: emulator.url,
       auth: { kind: "oauth-m2m", clientId: emulator.servicePrincipal.applicationId, clientSecret: new Secret(emulator.servicePrincipal.secret) },
+      experimentRoot: "/Shared/mlflow",
     });
   });
 
@@ -75,7 +78,8 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
       const nested = await Promise.all(contents.map((entry) => (entry.is_directory ? list(entry.path) : Promise.resolve([entry.path]))));
       return nested.flat();
     };
-    const objects = (await list(VOLUME)).sort();
+    // Audit batches only, as the audit reader takes them (the gateway's write check leaves a probe object).
+    const objects = (await list(VOLUME)).filter((object) => object.endsWith(".jsonl")).sort();
     const lines: string[] = [];
     for (const object of objects) {
       const text = await (await volumeReader.request(`/api/2.0/fs/files${object}`)).text();
@@ -95,6 +99,34 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
       await sleep(250);
     }
   }
+
+  it("is ready only once the audit volume exists and the service principal may write it, saying what is missing", async () => {
+    /** Waits until the volume check's detail matches (and, when asked, the gateway is ready). */
+    const detail = async (pattern: RegExp, wantReady = false): Promise<string> => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const ready = (await (await fetch(`${(gateway as GatewayProcess).url}/-/ready`)).json()) as {
+          status: string;
+          checks: Record<string, { ok: boolean; detail: string }>;
+        };
+        const check = ready.checks["audit-volume"];
+        if (check !== undefined && pattern.test(check.detail) && (!wantReady || ready.status === "ready")) return ready.status;
+        if (Date.now() > deadline) assert.fail(`readiness never said ${String(pattern)}: ${JSON.stringify(ready.checks)}`);
+        await sleep(250);
+      }
+    };
+    // An empty metastore: not even the catalog exists.
+    assert.equal(await detail(/the catalog main of GATEWAY_AUDIT_VOLUME does not exist/), "not ready");
+    const admin = await ucAdmin(emulator, WORKSPACE_ADMIN);
+    const sp = emulator.servicePrincipal.applicationId;
+    await admin.ensureVolume("main.mlflow.audit");
+    await admin.grant("CATALOG", "main", sp, ["USE_CATALOG"]);
+    await admin.grant("SCHEMA", "main.mlflow", sp, ["USE_SCHEMA"]);
+    await admin.grant("VOLUME", "main.mlflow.audit", sp, ["READ_VOLUME"]);
+    assert.equal(await detail(/may not write the audit volume main\.mlflow\.audit \(GRANT WRITE VOLUME ON VOLUME main\.mlflow\.audit/), "not ready");
+    await admin.grant("VOLUME", "main.mlflow.audit", sp, ["WRITE_VOLUME"]);
+    assert.equal(await detail(/exists and the service principal can write \/Volumes\/main\/mlflow\/audit/, true), "ready");
+  });
 
   it("never makes a call wait for the volume: with every Files API write taking 3 s, calls stay fast", async () => {
     // Warm up first: the child's first call to the workspace fetches its token and caches.
@@ -128,7 +160,9 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
     const stopped = await (gateway as GatewayProcess).stop();
     assert.equal(stopped.exitCode, 0);
     assert.ok(stopped.durationMs < 14_000, `shutdown during the outage took ${stopped.durationMs} ms`);
-    gateway = await startGateway({ env, tempDataDir: false });
+    // Restarted during the outage, the gateway cannot verify the volume, so it waits for the child only.
+    gateway = await startGateway({ env, tempDataDir: false, waitReady: false });
+    await gateway.childPid();
     const second = Array.from({ length: 20 }, () => `outage-b-${randomUUID()}`);
     for (const id of second) assert.equal((await call(id)).status, 200);
     emulator.faults.clear();
@@ -190,7 +224,13 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
 
   it("when auditing is impossible (volume down past the spool bound), refuses writes with 503 and says so, then recovers", async () => {
     emulator.faults.set({ serverError: { pathPrefix: FILES_PREFIX, status: 503 } });
-    gateway = await startGateway({ env: { ...env, GATEWAY_AUDIT_SPOOL_MAX_MB: "0.02", GATEWAY_AUDIT_BATCH_MAX_EVENTS: "5" }, tempDataDir: false });
+    // Started during the outage, the gateway cannot verify the volume: it is not ready, but it serves.
+    gateway = await startGateway({
+      env: { ...env, GATEWAY_AUDIT_SPOOL_MAX_MB: "0.02", GATEWAY_AUDIT_BATCH_MAX_EVENTS: "5" },
+      tempDataDir: false,
+      waitReady: false,
+    });
+    await gateway.childPid();
     const running = gateway;
     const readiness = async (): Promise<{ status: string; checks: Record<string, { ok: boolean; detail: string }> }> =>
       (await (await fetch(`${running.url}/-/ready`)).json()) as { status: string; checks: Record<string, { ok: boolean; detail: string }> };
@@ -228,7 +268,7 @@ describe("audit trail delivered to a Unity Catalog volume", () => {
     const accepted = await fetch(`${running.url}/api/2.0/mlflow/experiments/create`, {
       method: "POST",
       headers: { ...IDENTITY, "content-type": "application/json" },
-      body: JSON.stringify({ name: `/Users/alice@example.com/audited-again-${randomUUID()}` }),
+      body: JSON.stringify({ name: `audited-again-${randomUUID()}` }),
     });
     assert.equal(accepted.status, 200);
     const { events } = await volumeEventsFor([refusedId]);

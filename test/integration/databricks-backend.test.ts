@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
-import { databricksEnv, MLMODEL_WITH_SIGNATURE } from "../support/databricks.js";
+import { databricksEnv, grantAppAccess, MLMODEL_WITH_SIGNATURE, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
 
@@ -11,6 +11,7 @@ const MODEL = `main.gateway_it.churn_${Date.now()}`;
 
 interface Tracked {
   experiment_id: string;
+  experiment_name: string;
   run_id: string;
   artifact_uri: string;
   params: Record<string, string>;
@@ -21,7 +22,8 @@ interface Tracked {
 }
 
 // One workspace emulator, one gateway in Databricks mode, and the Apps front door in
-// front of it: client -> front door -> gateway -> mlflow server child -> workspace.
+// front of it: client -> front door -> gateway -> mlflow server child -> workspace. The
+// workspace is as strict as a real one: an admin grants the app what it needs first.
 describe("Databricks as the backend, end to end", () => {
   let workspace: WorkspaceEmulator;
   let gateway: GatewayProcess;
@@ -31,7 +33,8 @@ describe("Databricks as the backend, end to end", () => {
   let cookie: string;
 
   before(async () => {
-    workspace = await startWorkspaceEmulator({ users: [{ userName: ALICE }] });
+    workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
+    await grantAppAccess(workspace, { modelSchema: "main.gateway_it" });
     gateway = await startGateway({ tempDataDir: false, env: databricksEnv(workspace) });
     frontDoor = await startFrontDoor({ upstream: gateway.url, workspace });
     aliceToken = await workspace.mintUserToken({ userName: ALICE });
@@ -51,17 +54,21 @@ describe("Databricks as the backend, end to end", () => {
 
   it("stores what the real MLflow client logs in the workspace, every backend call made as the service principal", async () => {
     workspace.clearCalls();
-    tracked = await runPythonJson<Tracked>("databricks_roundtrip.py", [frontDoor.url, "track", `/Users/${ALICE}/gateway-it-${Date.now()}`], {
+    const name = `gateway-it-${Date.now()}`;
+    tracked = await runPythonJson<Tracked>("databricks_roundtrip.py", [frontDoor.url, "track", name], {
       MLFLOW_TRACKING_TOKEN: aliceToken,
       USER: "mallory",
     });
+    // A plain name is a workspace path on Databricks: the gateway filed it under its root.
+    assert.equal(tracked.experiment_name, `/Shared/mlflow/${name}`);
+    assert.match(tracked.experiment_id, /^\d{15,16}$/, "a workspace node id");
     assert.deepEqual(tracked.params, { alpha: "0.5", l1_ratio: "0.1" });
     assert.equal(tracked.metrics["rmse"], 0.8);
     assert.equal(tracked.tag, "integration");
     assert.equal(tracked.user, ALICE, "the run records the person, not the client's claim");
     // Databricks itself sets a run's user_id to the authenticated caller, the service principal.
     assert.equal(tracked.user_id, workspace.servicePrincipal.applicationId);
-    assert.match(tracked.artifact_uri, /^dbfs:\/databricks\/mlflow-tracking\/\d+\/[0-9a-f]{32}\/artifacts$/);
+    assert.equal(tracked.artifact_uri, `dbfs:/databricks/mlflow-tracking/${tracked.experiment_id}/${tracked.run_id}/artifacts`);
 
     // The data is in the workspace's own store.
     const backing = (await (await fetch(`${workspace.backingMlflowUrl}/api/2.0/mlflow/runs/get?run_id=${tracked.run_id}`)).json()) as {
@@ -122,11 +129,102 @@ describe("Databricks as the backend, end to end", () => {
   it("serves a Unity Catalog model version's files to the UI, which stock MLflow cannot", async () => {
     const response = await fetch(`${frontDoor.url}/model-versions/get-artifact?name=${MODEL}&version=1&path=MLmodel`, { headers: { cookie } });
     assert.equal(response.status, 200, await response.clone().text());
-    assert.equal(response.headers.get("content-type"), "text/plain");
-    assert.match(response.headers.get("content-disposition") ?? "", /^attachment; filename="MLmodel"/);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain/);
+    assert.match(response.headers.get("content-disposition") ?? "", /^attachment; filename="?MLmodel"?/);
     assert.equal(await response.text(), MLMODEL_WITH_SIGNATURE);
+    // Read the way MLflow's own clients read UC files: temporary credentials, then presigned URLs.
+    const paths = workspace.calls.map((c) => c.path);
+    assert.ok(paths.includes("/api/2.0/mlflow/unity-catalog/model-versions/generate-temporary-credentials"));
+    assert.ok(
+      !paths.some((p) => p.startsWith("/api/2.0/fs/files/Models/")),
+      "never the /Models Files API path, which this workspace has not enabled",
+    );
     const missing = await fetch(`${frontDoor.url}/model-versions/get-artifact?name=${MODEL}&version=1&path=nope.txt`, { headers: { cookie } });
-    assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as { error_code: string }).error_code, "RESOURCE_DOES_NOT_EXIST");
+    assert.ok(missing.status === 404, `status ${missing.status}: ${await missing.clone().text()}`);
+    const body = (await missing.json()) as { error_code: string };
+    assert.ok(typeof body.error_code === "string", "an MLflow-shaped error");
+  });
+
+  it("files an experiment created with a plain name from the UI under the app's folder, which it creates", async () => {
+    const name = `churn-model-${Date.now()}`;
+    const created = await fetch(`${frontDoor.url}/ajax-api/2.0/mlflow/experiments/create`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json" },
+      body: JSON.stringify({ name }),
+    });
+    assert.equal(created.status, 200, await created.clone().text());
+    assert.equal(created.headers.get("x-mlflow-experiment-path"), `/Shared/mlflow/${name}`);
+    const { experiment_id: id } = (await created.json()) as { experiment_id: string };
+    const byName = await fetch(`${frontDoor.url}/ajax-api/2.0/mlflow/experiments/get-by-name?experiment_name=${name}`, { headers: { cookie } });
+    assert.equal(byName.status, 200, "looking it up by the same plain name finds it");
+    const { experiment } = (await byName.json()) as { experiment: { experiment_id: string; name: string } };
+    assert.deepEqual([experiment.experiment_id, experiment.name], [id, `/Shared/mlflow/${name}`]);
+    const mkdirs = workspace.calls.filter((c) => c.path === "/api/2.0/workspace/mkdirs");
+    assert.ok(mkdirs.length > 0 && mkdirs.every((c) => c.principalName === workspace.servicePrincipal.applicationId && c.status === 200));
+  });
+
+  it("relays Databricks' refusal of a path the app may not write, naming the folder and the permission", async () => {
+    const refused = await fetch(`${frontDoor.url}/ajax-api/2.0/mlflow/experiments/create`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json" },
+      body: JSON.stringify({ name: `/Users/${ALICE}/private-${Date.now()}` }),
+    });
+    assert.equal(refused.status, 403);
+    const body = (await refused.json()) as { error_code: string; message: string };
+    assert.equal(body.error_code, "PERMISSION_DENIED");
+    assert.match(body.message, new RegExp(`Manage permissions on /Users/${ALICE}`));
+  });
+
+  it("says which folder it could not create, and what the service principal lacks", async () => {
+    workspace.addDenyRule({ principal: workspace.servicePrincipal.applicationId, pathPrefix: "/api/2.0/workspace/mkdirs" });
+    try {
+      const refused = await fetch(`${frontDoor.url}/ajax-api/2.0/mlflow/experiments/create`, {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json" },
+        body: JSON.stringify({ name: "team-b/forecast" }),
+      });
+      assert.equal(refused.status, 403);
+      const body = (await refused.json()) as { error_code: string; message: string; gateway_error: string };
+      assert.equal(body.gateway_error, "BACKEND_FORBIDDEN");
+      assert.match(body.message, /may not create the experiment folder \/Shared\/mlflow\/team-b: Databricks requires CAN_MANAGE on \/Shared\/mlflow/);
+    } finally {
+      workspace.clearDenyRules();
+    }
+  });
+
+  it("lists a page of models with a bounded number of workspace calls, and still answers while reads are throttled", async () => {
+    // Thirty models, created straight in the workspace as the app would have.
+    const spToken = await workspace.mintServicePrincipalToken();
+    const prefix = `main.gateway_it.fanout_${Date.now()}`;
+    for (let i = 0; i < 30; i += 1) {
+      const created = await fetch(`${workspace.url}/api/2.0/mlflow/unity-catalog/registered-models/create`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${spToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: `${prefix}_${String(i).padStart(2, "0")}` }),
+      });
+      assert.equal(created.status, 200, await created.text());
+    }
+    const listPage = async (): Promise<string[]> => {
+      const response = await fetch(`${frontDoor.url}/ajax-api/2.0/mlflow/registered-models/search?max_results=100`, { headers: { cookie } });
+      assert.equal(response.status, 200, await response.clone().text());
+      return ((await response.json()) as { registered_models: Array<{ name: string }> }).registered_models.map((m) => m.name);
+    };
+    const reads = (): number => workspace.calls.filter((c) => c.path === "/api/2.0/mlflow/unity-catalog/registered-models/get").length;
+
+    workspace.clearCalls();
+    const names = await listPage();
+    assert.ok(names.filter((n) => n.startsWith(prefix)).length === 30, "every model is listed");
+    assert.ok(reads() <= 25, `${reads()} per-model reads for one page (bound: 25)`);
+
+    // Per-model reads throttled for good: the page is still answered, with the first failed read ending the enrichment.
+    workspace.faults.set({ rateLimit: { pathPrefix: "/api/2.0/mlflow/unity-catalog/registered-models/get" } });
+    try {
+      workspace.clearCalls();
+      assert.equal((await listPage()).filter((n) => n.startsWith(prefix)).length, 30);
+      const throttled = workspace.calls.filter((c) => c.path === "/api/2.0/mlflow/unity-catalog/registered-models/get");
+      assert.ok(throttled.length >= 1 && throttled.length <= 5, `${throttled.length} reads while throttled (one read and its retries)`);
+    } finally {
+      workspace.faults.clear();
+    }
   });
 });

@@ -72,7 +72,7 @@ describe("identity: workspace key rotation, and key fetches that floods cannot m
    */
   async function unknownKidTokens(count: number): Promise<string[]> {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: `${emu().url}/oidc`, sub: ALICE, aud: emu().workspaceId, iat: now, nbf: now, exp: now + 3600, scope: "all-apis" };
+    const claims = { iss: emu().issuer, sub: ALICE, aud: emu().workspaceId, iat: now, nbf: now, exp: now + 3600, scope: "all-apis" };
     return await Promise.all(
       Array.from(
         { length: count },

@@ -123,7 +123,7 @@ describe("identity (token mode): forged, stale and mismatched credentials get 40
   /** Claims for a token that would be perfectly valid if this workspace had signed it. */
   function aliceClaims(): Record<string, unknown> {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: `${emu().url}/oidc`, sub: ALICE, aud: emu().workspaceId, iat: now, nbf: now, exp: now + 3600, scope: "all-apis" };
+    return { iss: emu().issuer, sub: ALICE, aud: emu().workspaceId, iat: now, nbf: now, exp: now + 3600, scope: "all-apis" };
   }
 
   async function publishedKey(): Promise<JWK> {

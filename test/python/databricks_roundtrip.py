@@ -1,8 +1,10 @@
 """The real MLflow client, pointed at the gateway (in Databricks mode) as tracking AND
 registry URI, authenticated with a user's token (MLFLOW_TRACKING_TOKEN).
 
-Usage: python databricks_roundtrip.py <gateway or front door url> <experiment path> <uc model name>
-Phase "track" creates an experiment and a run with params, metrics and tags; the test then
+Usage: python databricks_roundtrip.py <gateway or front door url> track <experiment name>
+       python databricks_roundtrip.py <gateway or front door url> register <uc model name> <run id> <source>
+Phase "track" creates an experiment (a plain name or a workspace path) and a run with
+params, metrics and tags; the test then
 writes the run's model files into the workspace (as a notebook would) and calls phase
 "register" with the run id, which registers two versions and sets an alias.
 """
@@ -17,8 +19,8 @@ url, phase = sys.argv[1], sys.argv[2]
 client = MlflowClient(tracking_uri=url, registry_uri=url)
 
 if phase == "track":
-    experiment_path = sys.argv[3]
-    experiment_id = client.create_experiment(experiment_path)
+    experiment_name = sys.argv[3]
+    experiment_id = client.create_experiment(experiment_name)
     mlflow.set_tracking_uri(url)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params({"alpha": "0.5", "l1_ratio": "0.1"})
@@ -28,6 +30,7 @@ if phase == "track":
     fetched = client.get_run(run.info.run_id)
     print(json.dumps({
         "experiment_id": experiment_id,
+        "experiment_name": client.get_experiment(experiment_id).name,
         "run_id": run.info.run_id,
         "artifact_uri": fetched.info.artifact_uri,
         "params": fetched.data.params,

@@ -39,7 +39,14 @@ export interface KeyServer {
 }
 
 export async function startKeyServer(published: SigningKey[]): Promise<KeyServer> {
-  const state: KeyServer = { host: "", published, requests: { discovery: 0, jwks: 0 }, down: false, issuer: undefined, close: () => Promise.resolve() };
+  const state: KeyServer = {
+    host: "",
+    published,
+    requests: { discovery: 0, jwks: 0 },
+    down: false,
+    issuer: undefined,
+    close: () => Promise.resolve(),
+  };
   const server: Server = createServer((req, res) => {
     if (state.down) {
       res.writeHead(503).end();
@@ -47,9 +54,13 @@ export async function startKeyServer(published: SigningKey[]): Promise<KeyServer
     }
     if (req.url === "/oidc/.well-known/oauth-authorization-server") {
       state.requests.discovery += 1;
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ issuer: state.issuer ?? `${state.host}/oidc`, jwks_uri: `${state.host}/oidc/v1/keys`, token_endpoint: `${state.host}/oidc/v1/token` }));
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          issuer: state.issuer ?? `${state.host}/oidc`,
+          jwks_uri: `${state.host}/oidc/v1/keys`,
+          token_endpoint: `${state.host}/oidc/v1/token`,
+        }),
+      );
       return;
     }
     if (req.url === "/oidc/v1/keys") {

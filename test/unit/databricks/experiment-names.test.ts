@@ -31,7 +31,8 @@ describe("resolveExperimentName", () => {
 
 describe("experimentRootProblem", () => {
   it("accepts workspace folders", () => {
-    for (const root of ["/Shared/mlflow", "/Shared/team-a/mlflow", "/Users/sp-app-id/experiments"]) assert.equal(experimentRootProblem(root), undefined);
+    for (const root of ["/Shared/mlflow", "/Shared/team-a/mlflow", "/Users/sp-app-id/experiments"])
+      assert.equal(experimentRootProblem(root), undefined);
   });
   it("names what is wrong with a bad root", () => {
     assert.match(experimentRootProblem("Shared/mlflow") ?? "", /absolute/);
