@@ -30,8 +30,17 @@ step "Node 22: the built gateway under Node 22 (Databricks Apps' runtime), key s
 NODE22="$(npx --yes node@22 -p process.execPath)"
 GATEWAY_TEST_NODE="$NODE22" node --import tsx test/support/run-integration.ts "${NODE22_SCENARIOS[@]}"
 
-step "The whole suite on $(node --version)"
-node --import tsx test/support/run-integration.ts test/unit/**/*.test.ts test/emulator-tests/*.test.ts "${INTEGRATION[@]}" test/browser/*.test.ts
+step "Unit tests on $(node --version)"
+node --import tsx --test --test-concurrency=1 --test-reporter=spec test/unit/**/*.test.ts
+
+# Two files at a time: each starts its own workspace emulator and none measures time, so
+# both cores stay busy while the other file waits on Python.
+step "The workspace emulator's tests on $(node --version)"
+node --import tsx --test --test-concurrency=2 --test-reporter=spec test/emulator-tests/*.test.ts
+
+# The gateway's scenarios one at a time: several measure latency or shutdown time.
+step "Integration and browser tests on $(node --version)"
+node --import tsx test/support/run-integration.ts "${INTEGRATION[@]}" test/browser/*.test.ts
 
 # The benchmark's smallest size, once: proves `npm run bench` works end to end (it
 # installs nginx and wrk when missing). CI does not judge its figures: the machines are

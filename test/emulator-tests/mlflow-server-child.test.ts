@@ -63,7 +63,8 @@ before(async () => {
       },
     },
   );
-  for (let i = 0; i < 300; i += 1) {
+  // Up to two minutes: a loaded 2-core machine starts MLflow's server (two Python imports) slowly.
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
     try {
       if ((await fetch(`${childUrl}/health`)).ok) return;
     } catch {

@@ -1,12 +1,12 @@
 // The real open-source MLflow server that holds the emulator's state. The
 // emulator translates Databricks calls onto it instead of reimplementing
-// MLflow. Runs in its own process group (detached) because uvicorn's workers
-// are grandchildren: only killing the group leaves nothing behind.
+// MLflow (started with server-process.ts, in its own process group).
 
 import { randomInt } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
+import { startServerProcess } from "./server-process.js";
 
 export interface BackingMlflow {
   readonly url: string;
@@ -62,98 +62,37 @@ export function freePort(): Promise<number> {
   });
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export async function startBackingMlflow(options: BackingMlflowOptions): Promise<BackingMlflow> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const tail: string[] = [];
-  const env: Record<string, string | undefined> = {
-    MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
-    // The backing server must not pick up a caller's Databricks or tracking settings.
-    MLFLOW_TRACKING_URI: undefined,
-    MLFLOW_REGISTRY_URI: undefined,
-    DATABRICKS_HOST: undefined,
-    DATABRICKS_TOKEN: undefined,
-    DATABRICKS_CLIENT_ID: undefined,
-    DATABRICKS_CLIENT_SECRET: undefined,
-  };
-  const child: ResultPromise = execa(
-    options.mlflowBin,
-    [
-      "server",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--workers",
-      "1",
-      "--backend-store-uri",
-      `sqlite:///${options.dbPath}`,
-      "--default-artifact-root",
-      options.defaultArtifactRoot,
-      "--serve-artifacts",
-      "--artifacts-destination",
-      options.artifactsDir,
-    ],
-    { env, extendEnv: true, detached: true, reject: false, stdin: "ignore", all: true, buffer: false },
-  );
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${options.mlflowBin}`);
-  let exited = false;
-  void child.then(() => {
-    exited = true;
+  const server = await startServerProcess({
+    name: "backing mlflow server",
+    command: options.mlflowBin,
+    args: [
+      ["server", "--host", "127.0.0.1", "--port", String(port), "--workers", "1"],
+      ["--backend-store-uri", `sqlite:///${options.dbPath}`, "--default-artifact-root", options.defaultArtifactRoot],
+      ["--serve-artifacts", "--artifacts-destination", options.artifactsDir],
+    ].flat(),
+    env: {
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+      // The backing server must not pick up a caller's Databricks or tracking settings.
+      MLFLOW_TRACKING_URI: undefined,
+      MLFLOW_REGISTRY_URI: undefined,
+      DATABRICKS_HOST: undefined,
+      DATABRICKS_TOKEN: undefined,
+      DATABRICKS_CLIENT_ID: undefined,
+      DATABRICKS_CLIENT_SECRET: undefined,
+    },
+    isReady: async () => (await fetch(`${url}/health`)).ok,
+    startTimeoutMs: options.startTimeoutMs,
+    ...(options.onLog ? { onLog: options.onLog } : {}),
   });
-  child.all?.setEncoding("utf8");
-  child.all?.on("data", (chunk: string) => {
-    for (const line of chunk.split("\n")) {
-      if (!line.trim()) continue;
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      options.onLog?.(line);
-    }
-  });
-  // A crashed test runner must not leave a server behind.
-  const onExit = (): void => killGroup(pid, "SIGKILL");
-  process.once("exit", onExit);
-
-  const stop = async (): Promise<void> => {
-    process.removeListener("exit", onExit);
-    if (exited) return;
-    killGroup(pid, "SIGTERM");
-    for (let i = 0; i < 50 && !exited; i += 1) await sleep(100);
-    // uvicorn workers may outlive the parent; SIGKILL the group regardless.
-    killGroup(pid, "SIGKILL");
-    await Promise.race([child, sleep(2000)]);
-  };
-
-  const deadline = Date.now() + options.startTimeoutMs;
-  while (Date.now() < deadline) {
-    if (exited) break;
-    const healthy = await fetch(`${url}/health`).then(
-      (res) => res.ok,
-      () => false, // not listening yet
-    );
-    if (healthy) {
-      try {
-        // `mlflow server` created the schema (and its Default experiment) before listening.
-        await seedExperimentIds(options.mlflowBin, options.dbPath);
-      } catch (err) {
-        await stop();
-        throw err;
-      }
-      return { url, port, logTail: () => tail.join("\n"), stop };
-    }
-    await sleep(200);
+  try {
+    // `mlflow server` created the schema (and its Default experiment) before listening.
+    await seedExperimentIds(options.mlflowBin, options.dbPath);
+  } catch (err) {
+    await server.stop();
+    throw err;
   }
-  await stop();
-  throw new Error(`backing mlflow server did not become healthy on ${url}:\n${tail.join("\n")}`);
+  return { url, port, logTail: () => server.logTail(), stop: () => server.stop() };
 }

@@ -3,7 +3,23 @@
 // Databricks SDK both parse exactly these two fields, so the emulator must
 // never answer an /api error in any other shape.
 
-import type { ErrorRequestHandler, Response } from "express";
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
+
+/**
+ * A refusal in Databricks' terms ({error_code, message}, plus google.rpc details for the
+ * answers whose callers branch on an ErrorInfo reason). Every service of the emulator
+ * throws these; `refusing` and the last-resort handler answer them.
+ */
+export class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+    readonly details?: Record<string, unknown>[],
+  ) {
+    super(message);
+  }
+}
 
 export function sendDatabricksError(res: Response, status: number, errorCode: string, message: string): void {
   if (res.headersSent) {
@@ -18,6 +34,26 @@ export function sendEndpointNotFound(res: Response, method: string, path: string
   // Databricks strips the /api/<version> prefix in this message.
   const shortPath = path.replace(/^\/api\/[0-9.]+/, "");
   sendDatabricksError(res, 404, "ENDPOINT_NOT_FOUND", `No API found for '${method} ${shortPath}'`);
+}
+
+/** Answers a Refusal in Databricks' shape (HEAD: status only); false for anything else. */
+export function sendRefusal(res: Response, err: unknown): boolean {
+  if (!(err instanceof Refusal)) return false;
+  if (res.req.method === "HEAD") res.status(err.status).end();
+  else if (err.details && !res.headersSent) res.status(err.status).json({ error_code: err.errorCode, message: err.message, details: err.details });
+  else sendDatabricksError(res, err.status, err.errorCode, err.message);
+  return true;
+}
+
+/** Wraps an async handler: refusals become error answers, anything else goes to the error handler. */
+export function refusing(fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
+  return (req, res, next) => {
+    Promise.resolve()
+      .then(() => fn(req, res))
+      .catch((err: unknown) => {
+        if (!sendRefusal(res, err)) next(err);
+      });
+  };
 }
 
 /** Last-resort handler so a bug in the emulator still answers in Databricks' shape. */

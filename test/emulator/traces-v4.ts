@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import { backingCall } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { sendDatabricksError } from "./errors.js";
+import { refusing, sendDatabricksError } from "./errors.js";
 import { WorkspaceRefusal } from "./workspace-tree.js";
 
 type Json = Record<string, unknown>;
@@ -106,14 +106,7 @@ export function tracesV4Router(ctx: EmulatorContext): Router {
     res.json(op.answer);
   };
 
-  const answerErrors =
-    (fn: (req: Request, res: Response) => Promise<void> | void) =>
-    (req: Request, res: Response, next: (err?: unknown) => void): void => {
-      Promise.resolve(fn(req, res)).catch((err: unknown) =>
-        err instanceof WorkspaceRefusal ? sendDatabricksError(res, err.status, err.errorCode, err.message) : next(err),
-      );
-    };
-  router.post(`${PREFIX}/search-long-running`, express.json({ type: () => true }), answerErrors(start));
-  router.get(`${PREFIX}/search/operations/:name`, answerErrors(poll));
+  router.post(`${PREFIX}/search-long-running`, express.json({ type: () => true }), refusing(start));
+  router.get(`${PREFIX}/search/operations/:name`, refusing(poll));
   return router;
 }

@@ -19,7 +19,7 @@ import express, { type Request, type Response, type Router } from "express";
 import { toDatabricksLoggedModelUris } from "./artifact-paths.js";
 import { backingCall, relayError } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { sendDatabricksError } from "./errors.js";
+import { refusing, sendDatabricksError } from "./errors.js";
 import { isWorkspaceExperiment } from "./experiment-access.js";
 import type { Principal } from "./principals.js";
 import { forward } from "./tracking-forward.js";
@@ -261,11 +261,10 @@ export function trackingRouter(ctx: EmulatorContext): Router {
   // Buffered: the rules read ids from the body. Tracking bodies are small (log-batch
   // is capped at 1000 metrics); artifacts never travel through these routes.
   const raw = express.raw({ type: () => true, limit: "50mb" });
-  router.use(MOUNTS, raw, (req, res, next) => {
-    handle(ctx, req, res).catch((err: unknown) => {
-      if (err instanceof WorkspaceRefusal) sendDatabricksError(res, err.status, err.errorCode, err.message);
-      else next(err);
-    });
-  });
+  router.use(
+    MOUNTS,
+    raw,
+    refusing((req, res) => handle(ctx, req, res)),
+  );
   return router;
 }

@@ -2,12 +2,11 @@
 // fields, typed refusals and failed backing calls turned into Databricks
 // error bodies, and list pages as the SDK's list methods read them.
 
-import type { Request, RequestHandler, Response, Router } from "express";
+import type { Request, Response, Router } from "express";
 import { type BackingResult, relayError } from "./backing-client.js";
-import { sendDatabricksError } from "./errors.js";
-import { UcRefusal, invalid } from "./uc-privileges.js";
+import { refusing } from "./errors.js";
+import { invalid } from "./uc-privileges.js";
 import { scalar } from "./uc-translate.js";
-import { WorkspaceRefusal } from "./workspace-tree.js";
 
 export type Json = Record<string, unknown>;
 
@@ -20,32 +19,7 @@ export function fieldsOf(req: Request): Json {
   return { ...(req.query as Json), ...body };
 }
 
-/** Answers a UcRefusal or WorkspaceRefusal in Databricks' shape; false for anything else. */
-export function sendRefusal(res: Response, err: unknown): boolean {
-  if (err instanceof UcRefusal) {
-    if (res.req.method === "HEAD") res.status(err.status).end();
-    else if (err.details && !res.headersSent) res.status(err.status).json({ error_code: err.errorCode, message: err.message, details: err.details });
-    else sendDatabricksError(res, err.status, err.errorCode, err.message);
-    return true;
-  }
-  if (err instanceof WorkspaceRefusal) {
-    if (res.req.method === "HEAD") res.status(err.status).end();
-    else sendDatabricksError(res, err.status, err.errorCode, err.message);
-    return true;
-  }
-  return false;
-}
-
-/** Wraps an async handler: refusals become error answers, anything else goes to the error handler. */
-export function refusing(fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler {
-  return (req, res, next) => {
-    Promise.resolve()
-      .then(() => fn(req, res))
-      .catch((err: unknown) => {
-        if (!sendRefusal(res, err)) next(err);
-      });
-  };
-}
+export { refusing, sendRefusal } from "./errors.js";
 
 /**
  * One page of a list answer. `max_results` absent: everything (catalogs,

@@ -16,6 +16,7 @@
 // - ALL PRIVILEGES does not include MANAGE ("to avoid accidental privilege
 //   escalation", docs.databricks.com/data-governance/unity-catalog/manage-privileges/ownership.html).
 
+import { Refusal } from "./errors.js";
 export type SecurableKind = "METASTORE" | "CATALOG" | "SCHEMA" | "VOLUME" | "FUNCTION";
 
 /** The privileges this emulator knows; each may be granted on the kinds listed. */
@@ -83,18 +84,8 @@ export function parseSecurableType(raw: string): SecurableKind | undefined {
   return upper === "METASTORE" || upper === "CATALOG" || upper === "SCHEMA" || upper === "VOLUME" || upper === "FUNCTION" ? upper : undefined;
 }
 
-/** A refusal in Unity Catalog's terms; the routers answer it with sendDatabricksError. */
-export class UcRefusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly errorCode: string,
-    message: string,
-    /** google.rpc details, for answers whose callers branch on an ErrorInfo reason. */
-    readonly details?: Record<string, unknown>[],
-  ) {
-    super(message);
-  }
-}
+/** A refusal in Unity Catalog's terms. */
+export class UcRefusal extends Refusal {}
 
 /**
  * Missing objects. CATALOG_DOES_NOT_EXIST / SCHEMA_DOES_NOT_EXIST are codes of

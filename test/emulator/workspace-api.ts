@@ -8,7 +8,7 @@
 import express, { type Request, type Response, type Router } from "express";
 import { backingCall } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { sendDatabricksError } from "./errors.js";
+import { refusing } from "./errors.js";
 import type { ExperimentRef } from "./experiment-access.js";
 import type { Principal } from "./principals.js";
 import { workspacePermissionsRouter } from "./workspace-permissions.js";
@@ -117,14 +117,11 @@ async function remove(ctx: EmulatorContext, p: Principal, body: Json): Promise<J
 export function workspaceApiRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
   const json = express.json({ type: () => true });
-  const answer =
-    (fn: (req: Request, res: Response) => Promise<Json>) =>
-    (req: Request, res: Response, next: (err?: unknown) => void): void => {
-      fn(req, res).then(
-        (body) => res.json(body),
-        (err: unknown) => (err instanceof WorkspaceRefusal ? sendDatabricksError(res, err.status, err.errorCode, err.message) : next(err)),
-      );
-    };
+  // The handler's result is the JSON answer; refusals become Databricks' error bodies.
+  const answer = (fn: (req: Request, res: Response) => Promise<Json>) =>
+    refusing(async (req, res) => {
+      res.json(await fn(req, res));
+    });
   router.post(
     "/api/2.0/workspace/mkdirs",
     json,

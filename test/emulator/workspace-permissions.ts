@@ -10,7 +10,7 @@
 
 import express, { type Request, type Response, type Router } from "express";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { sendDatabricksError } from "./errors.js";
+import { refusing } from "./errors.js";
 import type { ExperimentRef } from "./experiment-access.js";
 import type { Principal } from "./principals.js";
 import {
@@ -149,14 +149,11 @@ async function permissions(ctx: EmulatorContext, p: Principal, type: string, id:
 export function workspacePermissionsRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
   const json = express.json({ type: () => true });
-  const answer =
-    (fn: (req: Request, res: Response) => Promise<Json>) =>
-    (req: Request, res: Response, next: (err?: unknown) => void): void => {
-      fn(req, res).then(
-        (body) => res.json(body),
-        (err: unknown) => (err instanceof WorkspaceRefusal ? sendDatabricksError(res, err.status, err.errorCode, err.message) : next(err)),
-      );
-    };
+  // The handler's result is the JSON answer; refusals become Databricks' error bodies.
+  const answer = (fn: (req: Request, res: Response) => Promise<Json>) =>
+    refusing(async (req, res) => {
+      res.json(await fn(req, res));
+    });
   for (const type of ["directories", "experiments"]) {
     router.get(
       `/api/2.0/permissions/${type}/:id/permissionLevels`,

@@ -20,6 +20,7 @@
 // the folder) the emulator takes the stricter reading: CAN_MANAGE.
 
 import { randomInt } from "node:crypto";
+import { Refusal } from "./errors.js";
 import type { Directory, Principal } from "./principals.js";
 
 export type PermissionLevel = "CAN_READ" | "CAN_RUN" | "CAN_EDIT" | "CAN_MANAGE";
@@ -44,16 +45,8 @@ export interface Folder {
   acl: AccessControlEntry[];
 }
 
-/** A refusal in Databricks' terms; the routers turn it into {error_code, message}. */
-export class WorkspaceRefusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly errorCode: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A refusal of the workspace tree (folders, experiments, ACLs). */
+export class WorkspaceRefusal extends Refusal {}
 
 export function atLeast(level: PermissionLevel | undefined, wanted: PermissionLevel): boolean {
   return RANK[level ?? "NONE"] >= RANK[wanted];

@@ -1,7 +1,8 @@
-// A local storage server (moto, Azurite) run as a child of the test process.
-// Like the backing mlflow server, it runs in its own process group
-// (detached) so stopping it kills everything it spawned, and a crashed test
-// runner still takes it down (process "exit" hook).
+// A local server the emulator needs (the backing mlflow server, moto, Azurite)
+// run as a child of the test process, in its own process group (detached):
+// uvicorn's workers are grandchildren, so only killing the group leaves
+// nothing behind, and a crashed test runner still takes it down (process
+// "exit" hook).
 
 import { execa, type ResultPromise } from "execa";
 
@@ -14,7 +15,7 @@ export interface ServerProcess {
 }
 
 export interface ServerProcessOptions {
-  /** Short name for error messages ("moto", "azurite"). */
+  /** Short name for error messages ("mlflow server", "moto", "azurite"). */
   name: string;
   command: string;
   args: string[];
@@ -22,6 +23,8 @@ export interface ServerProcessOptions {
   /** Resolves true once the server answers; polled until startTimeoutMs. */
   isReady: () => Promise<boolean>;
   startTimeoutMs: number;
+  /** Receives each output line (for debugging). */
+  onLog?: (line: string) => void;
 }
 
 const LOG_TAIL_LINES = 40;
@@ -61,6 +64,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       if (!line.trim()) continue;
       tail.push(line);
       if (tail.length > LOG_TAIL_LINES) tail.shift();
+      options.onLog?.(line);
     }
   });
   const onExit = (): void => killGroup(pid, "SIGKILL");
