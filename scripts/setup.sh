@@ -35,8 +35,9 @@ fi
 UV_VERSION=0.13.9
 py_install() {
   if [ -x .venv/bin/uv ] || .venv/bin/pip install --disable-pip-version-check --quiet "uv==$UV_VERSION"; then
-    # The system's CA store and any local wheel folder, as pip is configured to use them.
-    if .venv/bin/uv pip install --native-tls ${PIP_FIND_LINKS:+--find-links "$PIP_FIND_LINKS"} --python .venv/bin/python "$@"; then
+    # The system's CA store and any local wheel folder, as pip is configured to use them;
+    # bytecode compiled now, as pip does, so the first `mlflow server` start is not slower.
+    if .venv/bin/uv pip install --native-tls --compile-bytecode ${PIP_FIND_LINKS:+--find-links "$PIP_FIND_LINKS"} --python .venv/bin/python "$@"; then
       return 0
     fi
     echo "uv could not install $*; trying pip" >&2
