@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { readDatabricks } from "../config/databricks-config.js";
 import { type ConfigProblem, type Env, EnvReader } from "../config/env-reader.js";
 import { formatProblems } from "../config/load-config.js";
-import { WorkspaceClient, WorkspaceError } from "../databricks/workspace-client.js";
+import { readDatabricksError, WorkspaceClient, WorkspaceError } from "../databricks/workspace-client.js";
 
 /**
  * Where audit lines are read from: local files and directories (the file sink), or a
@@ -279,12 +279,8 @@ function encodePath(workspacePath: string): string {
 
 /** Databricks errors carry a stable `error_code`; the message may quote request data, so only the code is shown. */
 async function errorCodeOf(response: Response): Promise<string> {
-  try {
-    const parsed = JSON.parse(await response.text()) as { error_code?: unknown };
-    return typeof parsed.error_code === "string" ? ` (${parsed.error_code.slice(0, 64)})` : "";
-  } catch {
-    return "";
-  }
+  const { code } = await readDatabricksError(response);
+  return code === undefined ? "" : ` (${code})`;
 }
 
 function codeOf(error: unknown): string {

@@ -7,7 +7,7 @@ import { experimentRootProblem } from "../databricks/experiment-names.js";
  * Where experiments created with a plain name go: /Shared/<app name>. /Shared is the one
  * folder every workspace has in which all users (the app's service principal included)
  * may create folders without a grant, and the app's name keeps two apps apart and makes
- * the folder easy to find in the workspace browser. README.md, "Experiments in Databricks".
+ * the folder easy to find in the workspace browser. docs/databricks.md, "Experiments in Databricks".
  */
 export function defaultExperimentRoot(appName: string | undefined): string {
   return `/Shared/${appName ?? "mlflow"}`;

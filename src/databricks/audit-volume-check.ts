@@ -1,6 +1,6 @@
 import type { Logger } from "../log/create-logger.js";
 import type { ReadinessCheck } from "../readiness.js";
-import { WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
+import { readDatabricksError, WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
 
 /** A usable volume is re-checked this often (two small calls). */
 export const VOLUME_CHECK_INTERVAL_OK_MS = 5 * 60_000;
@@ -9,15 +9,8 @@ export const VOLUME_CHECK_INTERVAL_FAILING_MS = 5_000;
 /** The probe object: not a .jsonl file, so audit readers never take it for a batch. */
 export const PROBE_NAME = ".gateway-write-check";
 
-/** A failure of the check itself: `transient` when the workspace could not answer (not the volume's setup). */
-class VolumeProblem extends Error {
-  constructor(
-    message: string,
-    readonly transient: boolean,
-  ) {
-    super(message);
-  }
-}
+/** The workspace could not answer the check (throttling, 5xx, unreachable): nothing about the volume's setup. */
+class TransientProblem extends Error {}
 
 interface VolumeName {
   catalog: string;
@@ -78,7 +71,7 @@ export class AuditVolumeCheck implements ReadinessCheck {
       if (!previous.ok) this.logger.info("audit volume check passed", { volume: this.#name.fullName });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (previous.ok && error instanceof VolumeProblem && error.transient) {
+      if (previous.ok && error instanceof TransientProblem) {
         this.#status = { ok: true, detail: `${previous.detail.split("; last re-check")[0] ?? ""}; last re-check could not reach it (${detail})` };
         return this.#status;
       }
@@ -93,7 +86,7 @@ export class AuditVolumeCheck implements ReadinessCheck {
     const grants = `GRANT USE CATALOG ON CATALOG ${catalog}, USE SCHEMA ON SCHEMA ${catalog}.${schema}, READ VOLUME and WRITE VOLUME ON VOLUME ${fullName} to the app's service principal`;
     const info = await this.#call(`/api/2.1/unity-catalog/volumes/${encodeURIComponent(fullName)}`, {}, `see the volume ${fullName} (${grants})`);
     if (info.status === 404) {
-      const code = await errorCode(info);
+      const { code } = await readDatabricksError(info);
       if (code === "CATALOG_DOES_NOT_EXIST")
         throw new Error(
           `the catalog ${catalog} of GATEWAY_AUDIT_VOLUME does not exist: create it, or point GATEWAY_AUDIT_VOLUME at an existing volume`,
@@ -102,10 +95,9 @@ export class AuditVolumeCheck implements ReadinessCheck {
         throw new Error(
           `the schema ${catalog}.${schema} of GATEWAY_AUDIT_VOLUME does not exist: create it, or point GATEWAY_AUDIT_VOLUME at an existing volume`,
         );
-      throw new VolumeProblem(`the audit volume ${fullName} does not exist: create it (CREATE VOLUME ${fullName}) and ${grants}`, false);
+      throw new Error(`the audit volume ${fullName} does not exist: create it (CREATE VOLUME ${fullName}) and ${grants}`);
     }
-    if (!info.ok)
-      throw new Error(`reading the audit volume ${fullName} answered ${info.status}${await errorCode(info).then((c) => (c ? ` ${c}` : ""))}`);
+    if (!info.ok) throw new Error(`reading the audit volume ${fullName} answered ${info.status}${await codeSuffix(info)}`);
     await info.body?.cancel();
     const probePath = `${this.volumePath}/${PROBE_NAME}`.split("/").map(encodeURIComponent).join("/");
     const write = await this.#call(
@@ -113,8 +105,7 @@ export class AuditVolumeCheck implements ReadinessCheck {
       { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: `gateway write check ${new Date().toISOString()}\n` },
       `write the audit volume ${fullName} (GRANT WRITE VOLUME ON VOLUME ${fullName} to the app's service principal)`,
     );
-    if (!write.ok)
-      throw new Error(`writing the audit volume ${fullName} answered ${write.status}${await errorCode(write).then((c) => (c ? ` ${c}` : ""))}`);
+    if (!write.ok) throw new Error(`writing the audit volume ${fullName} answered ${write.status}${await codeSuffix(write)}`);
     await write.body?.cancel();
     return `the audit volume ${fullName} exists and the service principal can write ${this.volumePath}`;
   }
@@ -124,10 +115,9 @@ export class AuditVolumeCheck implements ReadinessCheck {
     try {
       return await this.client.request(path, init);
     } catch (error) {
-      if (error instanceof WorkspaceError && error.failure === "forbidden")
-        throw new VolumeProblem(`the app's service principal may not ${what}`, false);
+      if (error instanceof WorkspaceError && error.failure === "forbidden") throw new Error(`the app's service principal may not ${what}`);
       // Throttling, 5xx, an unreachable workspace or a token problem: nothing about the volume's setup.
-      throw new VolumeProblem(`cannot check the audit volume: ${error instanceof Error ? error.message : String(error)}`, true);
+      throw new TransientProblem(`cannot check the audit volume: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -141,11 +131,7 @@ export class AuditVolumeCheck implements ReadinessCheck {
   }
 }
 
-async function errorCode(response: Response): Promise<string | undefined> {
-  try {
-    const body = (await response.json()) as { error_code?: unknown };
-    return typeof body.error_code === "string" ? body.error_code.slice(0, 64) : undefined;
-  } catch {
-    return undefined;
-  }
+async function codeSuffix(response: Response): Promise<string> {
+  const { code } = await readDatabricksError(response);
+  return code === undefined ? "" : ` ${code}`;
 }

@@ -1,5 +1,5 @@
 import { GatewayError } from "../errors.js";
-import { WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
+import { readDatabricksError, WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
 import { parentFolder } from "./experiment-names.js";
 
 /**
@@ -38,19 +38,9 @@ export async function ensureExperimentFolder(client: WorkspaceClient, folder: st
     await response.body?.cancel();
     return;
   }
-  const { code, message } = await databricksError(response);
+  const { code = "UNKNOWN", message = "" } = await readDatabricksError(response);
   throw new GatewayError(
     "PARAMETER_REJECTED",
     `Databricks refused to create the experiment folder ${folder} (${response.status} ${code}: ${message}). Choose another experiment name, or set GATEWAY_EXPERIMENT_ROOT to a usable folder.`,
   );
-}
-
-async function databricksError(response: Response): Promise<{ code: string; message: string }> {
-  try {
-    const body = (await response.json()) as { error_code?: unknown; message?: unknown };
-    const code = typeof body.error_code === "string" || typeof body.error_code === "number" ? String(body.error_code) : "UNKNOWN";
-    return { code: code.slice(0, 64), message: typeof body.message === "string" ? body.message.slice(0, 300) : "" };
-  } catch {
-    return { code: "UNKNOWN", message: "" };
-  }
 }

@@ -141,19 +141,38 @@ function oauthError(body: string): string {
   }
 }
 
+/** The HTML page some workspaces answer a refused token with (see isTokenRefusal). */
+const INVALID_TOKEN_PAGE = /<title>Error 403 Invalid access token\.<\/title>/;
+
+/** What a Databricks error body says: `{"error_code": "...", "message": "..."}` (some answer an integer code). */
+export interface DatabricksErrorBody {
+  code: string | undefined;
+  message: string | undefined;
+}
+
+export function databricksErrorIn(body: string): DatabricksErrorBody {
+  try {
+    const parsed = JSON.parse(body) as { error_code?: unknown; message?: unknown };
+    const code = typeof parsed.error_code === "string" || typeof parsed.error_code === "number" ? String(parsed.error_code).slice(0, 64) : undefined;
+    return { code, message: typeof parsed.message === "string" ? parsed.message.slice(0, 300) : undefined };
+  } catch {
+    return { code: INVALID_TOKEN_PAGE.test(body) ? "Invalid access token" : undefined, message: undefined };
+  }
+}
+
+/** Reads (and so consumes) an error answer's body. */
+export async function readDatabricksError(response: Response): Promise<DatabricksErrorBody> {
+  return databricksErrorIn(await safeText(response));
+}
+
 /** Databricks errors carry a stable `error_code`; messages may quote request data, so only the code is kept. */
 async function errorCodeOf(response: Response): Promise<string> {
   return errorCodeIn(await safeText(response));
 }
 
 function errorCodeIn(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error_code?: unknown };
-    const code = parsed.error_code;
-    return typeof code === "string" || typeof code === "number" ? `: ${String(code).slice(0, 64)}` : "";
-  } catch {
-    return /<title>Error 403 Invalid access token\.<\/title>/.test(body) ? ": Invalid access token" : "";
-  }
+  const { code } = databricksErrorIn(body);
+  return code === undefined ? "" : `: ${code}`;
 }
 
 /**
@@ -164,11 +183,7 @@ function errorCodeIn(body: string): string {
  */
 function isTokenRefusal(response: Response, body: string): boolean {
   if (/invalid access token/i.test(response.headers.get("x-databricks-reason-phrase") ?? "")) return true;
-  if (/<title>Error 403 Invalid access token\.<\/title>/.test(body)) return true;
-  try {
-    const parsed = JSON.parse(body) as { error_code?: unknown; message?: unknown };
-    return parsed.error_code === 403 || (typeof parsed.message === "string" && /^Invalid access token\.?$/.test(parsed.message));
-  } catch {
-    return false;
-  }
+  if (INVALID_TOKEN_PAGE.test(body)) return true;
+  const { code, message } = databricksErrorIn(body);
+  return code === "403" || (message !== undefined && /^Invalid access token\.?$/.test(message));
 }

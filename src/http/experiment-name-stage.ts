@@ -28,8 +28,8 @@ export const EXPERIMENT_PATH_HEADER = "X-MLflow-Experiment-Path";
 export function experimentNames(deps: ExperimentNamesDependencies) {
   return function experimentNames(req: Request, res: Response, next: NextFunction): void {
     const { workspace, root } = deps;
-    const operation = contextOf(req).route?.route.operation;
     if (workspace === undefined || root === undefined) return next();
+    const operation = contextOf(req).route?.route.operation;
     if (operation === "GetExperimentByName") return next(mapQuery(req, res, root));
     if (operation !== "CreateExperiment" && operation !== "UpdateExperiment") return next();
     const field = operation === "CreateExperiment" ? "name" : "new_name";

@@ -8,7 +8,7 @@ import path from "node:path";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { execa, type ResultPromise } from "execa";
-import { freePort } from "../emulator/backing-mlflow.js";
+import { freePort } from "../emulator/server-process.js";
 import { type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
 import { ucAdmin } from "../emulator/uc-admin.js";
 

@@ -3,10 +3,9 @@
 // MLflow (started with server-process.ts, in its own process group).
 
 import { randomInt } from "node:crypto";
-import { createServer } from "node:net";
 import path from "node:path";
 import { execa } from "execa";
-import { startServerProcess } from "./server-process.js";
+import { freePort, startServerProcess } from "./server-process.js";
 
 export interface BackingMlflow {
   readonly url: string;
@@ -46,20 +45,6 @@ async function seedExperimentIds(mlflowBin: string, dbPath: string): Promise<voi
     "db.commit()",
   ].join("\n");
   await execa(python, ["-c", script, dbPath, String(seed), ID_SEED_EXPERIMENT]);
-}
-
-/** A free loopback port (the server binds it a moment later; a race we accept in tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startBackingMlflow(options: BackingMlflowOptions): Promise<BackingMlflow> {

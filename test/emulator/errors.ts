@@ -56,6 +56,13 @@ export function refusing(fn: (req: Request, res: Response) => Promise<void> | vo
   };
 }
 
+/** Like `refusing`, for a handler whose result is the JSON answer. */
+export function answeringJson(fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler {
+  return refusing(async (req, res) => {
+    res.json(await fn(req, res));
+  });
+}
+
 /** Last-resort handler so a bug in the emulator still answers in Databricks' shape. */
 export const databricksErrorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   const status =

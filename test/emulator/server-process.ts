@@ -4,6 +4,7 @@
 // nothing behind, and a crashed test runner still takes it down (process
 // "exit" hook).
 
+import { createServer } from "node:net";
 import { execa, type ResultPromise } from "execa";
 
 export interface ServerProcess {
@@ -92,4 +93,18 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   throw new Error(
     `${options.name} did not become ready within ${options.startTimeoutMs} ms (${exited ? "it exited" : "still starting"}):\n${tail.join("\n")}`,
   );
+}
+
+/** A free loopback port (the server binds it a moment later; a race we accept in tests). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
 }

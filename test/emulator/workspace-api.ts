@@ -5,10 +5,10 @@
 // returns that type; the SDK maps it to None). The Permissions API for the
 // same objects is in workspace-permissions.ts, mounted here.
 
-import express, { type Request, type Response, type Router } from "express";
+import express, { type Router } from "express";
 import { backingCall } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { refusing } from "./errors.js";
+import { answeringJson } from "./errors.js";
 import type { ExperimentRef } from "./experiment-access.js";
 import type { Principal } from "./principals.js";
 import { workspacePermissionsRouter } from "./workspace-permissions.js";
@@ -117,28 +117,23 @@ async function remove(ctx: EmulatorContext, p: Principal, body: Json): Promise<J
 export function workspaceApiRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
   const json = express.json({ type: () => true });
-  // The handler's result is the JSON answer; refusals become Databricks' error bodies.
-  const answer = (fn: (req: Request, res: Response) => Promise<Json>) =>
-    refusing(async (req, res) => {
-      res.json(await fn(req, res));
-    });
   router.post(
     "/api/2.0/workspace/mkdirs",
     json,
-    answer((req, res) => mkdirs(ctx, callerOf(res), (req.body ?? {}) as Json)),
+    answeringJson((req, res) => mkdirs(ctx, callerOf(res), (req.body ?? {}) as Json)),
   );
   router.get(
     "/api/2.0/workspace/get-status",
-    answer((req) => getStatus(ctx, req.query.path)),
+    answeringJson((req) => getStatus(ctx, req.query.path)),
   );
   router.get(
     "/api/2.0/workspace/list",
-    answer((req) => list(ctx, req.query.path)),
+    answeringJson((req) => list(ctx, req.query.path)),
   );
   router.post(
     "/api/2.0/workspace/delete",
     json,
-    answer((req, res) => remove(ctx, callerOf(res), (req.body ?? {}) as Json)),
+    answeringJson((req, res) => remove(ctx, callerOf(res), (req.body ?? {}) as Json)),
   );
   router.use(workspacePermissionsRouter(ctx));
   return router;

@@ -8,9 +8,9 @@
 // entries marked (terraform-provider-databricks permissions/permission_definitions.go
 // and exporter fixtures; docs.databricks.com/api/gcp/workspace/permissions/set).
 
-import express, { type Request, type Response, type Router } from "express";
+import express, { type Request, type Router } from "express";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { refusing } from "./errors.js";
+import { answeringJson } from "./errors.js";
 import type { ExperimentRef } from "./experiment-access.js";
 import type { Principal } from "./principals.js";
 import {
@@ -149,19 +149,14 @@ async function permissions(ctx: EmulatorContext, p: Principal, type: string, id:
 export function workspacePermissionsRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
   const json = express.json({ type: () => true });
-  // The handler's result is the JSON answer; refusals become Databricks' error bodies.
-  const answer = (fn: (req: Request, res: Response) => Promise<Json>) =>
-    refusing(async (req, res) => {
-      res.json(await fn(req, res));
-    });
   for (const type of ["directories", "experiments"]) {
     router.get(
       `/api/2.0/permissions/${type}/:id/permissionLevels`,
-      answer((req, res) => permissionLevels(ctx, callerOf(res), type, String(req.params.id))),
+      answeringJson((req, res) => permissionLevels(ctx, callerOf(res), type, String(req.params.id))),
     );
     router.all(`/api/2.0/permissions/${type}/:id`, json, (req, res, next) => {
       if (!["GET", "PUT", "PATCH"].includes(req.method)) return next();
-      answer((r, s) => permissions(ctx, callerOf(s), type, String(r.params.id), r))(req, res, next);
+      answeringJson((r, s) => permissions(ctx, callerOf(s), type, String(r.params.id), r))(req, res, next);
     });
   }
   return router;

@@ -21,13 +21,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { freePort } from "../backing-mlflow.js";
 import { type ModelStorage, type ModelStorageFactory, type ModelVersionOperation, MODEL_CREDENTIAL_TTL_MS } from "../model-storage.js";
 import { type AdlsFront, startAdlsFront } from "./adls-front.js";
 import { type EntraPrincipal, SAS_VERSION, entraAccessToken, getUserDelegationKey, signUserDelegationSas } from "./azure-sas.js";
 import { httpsCall } from "./https-call.js";
 import { createLoopbackTls } from "./loopback-tls.js";
-import { startServerProcess } from "../server-process.js";
+import { freePort, startServerProcess } from "../server-process.js";
 import { xmlText, xmlTexts } from "./xml.js";
 
 const DEFAULT_AZURITE_BIN = process.env.AZURITE_BLOB_BIN ?? path.resolve(import.meta.dirname, "../../tools/node_modules/.bin/azurite-blob");

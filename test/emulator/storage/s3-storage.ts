@@ -29,11 +29,10 @@
 
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { freePort } from "../backing-mlflow.js";
 import { type ModelStorage, type ModelStorageFactory, type ModelVersionOperation, MODEL_CREDENTIAL_TTL_MS } from "../model-storage.js";
 import { type AwsEndpoint, callAwsQuery, callS3, callS3Ok } from "./aws-client.js";
 import type { AwsCredentials } from "./aws-sigv4.js";
-import { startServerProcess } from "../server-process.js";
+import { freePort, startServerProcess } from "../server-process.js";
 import { xmlText, xmlTexts } from "./xml.js";
 
 const DEFAULT_MOTO_BIN = process.env.MOTO_SERVER_BIN ?? path.resolve(import.meta.dirname, "../../../.venv/bin/moto_server");
