@@ -2,7 +2,7 @@
 # mlflow. Local mode by default (SQLite and artifacts in /app/.data) as one developer
 # identity, so publish the port on the host's loopback only:
 #   docker run -p 127.0.0.1:8000:8000 -v mlflow-data:/app/.data <image>
-# Pass the Databricks variables from README.md (and GATEWAY_IDENTITY_MODE=headers or
+# Pass the Databricks variables from docs/configuration.md (and GATEWAY_IDENTITY_MODE=headers or
 # token behind an identity-aware proxy) to serve a team from a workspace instead.
 FROM node:22-bookworm-slim
 

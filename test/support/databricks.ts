@@ -24,7 +24,7 @@ export interface AppGrants {
 
 /**
  * What a workspace admin grants the app's service principal before the first deploy, through
- * the workspace's own REST API (the same grants README.md lists): Unity Catalog privileges to
+ * the workspace's own REST API (the same grants docs/deploy.md lists): Unity Catalog privileges to
  * register models and to write the audit volume. Experiments need no grant: the gateway
  * creates its folder under /Shared, where every principal may create folders.
  */
