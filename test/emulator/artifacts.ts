@@ -78,10 +78,10 @@ function asList(value: unknown): string[] {
   return [];
 }
 
-function credential(ctx: EmulatorContext, root: ArtifactRoot, rel: string, op: "r" | "w"): Record<string, unknown> {
+function credential(ctx: EmulatorContext, res: Response, root: ArtifactRoot, rel: string, op: "r" | "w"): Record<string, unknown> {
   return {
     path: rel,
-    signed_uri: ctx.blobs.signUrl(joinArtifactPath(root.workspacePath, rel), op),
+    signed_uri: ctx.blobs.signUrl(joinArtifactPath(root.workspacePath, rel), op, { signer: callerOf(res).id }),
     type: CREDENTIAL_TYPE,
     headers: [],
   };
@@ -120,7 +120,7 @@ export function artifactsRouter(ctx: EmulatorContext): Router {
         const body = (req.body ?? {}) as Record<string, unknown>;
         const root = await runRoot(ctx, body.run_id, res, op === "r" ? "CAN_READ" : "CAN_EDIT");
         if (!root) return;
-        const infos = asList(body.path).map((rel) => ({ run_id: body.run_id, ...credential(ctx, root, rel, op) }));
+        const infos = asList(body.path).map((rel) => ({ run_id: body.run_id, ...credential(ctx, res, root, rel, op) }));
         res.json({ credential_infos: infos });
       }),
     );
@@ -151,7 +151,7 @@ export function artifactsRouter(ctx: EmulatorContext): Router {
         const body = (req.body ?? {}) as Record<string, unknown>;
         const credentials = asList(body.paths).map((rel) => ({
           model_id: modelId,
-          credential_info: credential(ctx, root, rel, op),
+          credential_info: credential(ctx, res, root, rel, op),
         }));
         res.json({ credentials });
       }),

@@ -1,38 +1,15 @@
-// Bearer-token check and call log for the workspace REST API. Every /api call
-// needs a token minted and signed by this workspace (or a configured PAT);
-// the call log lets tests prove which principal and which kind of credential
-// the gateway used, without ever keeping a raw token.
+// Bearer-token check for the workspace REST API. Every /api call needs a token
+// minted and signed by this workspace (or a configured PAT); the principal it
+// proves goes into res.locals, where the call log (call-log.ts) reads it, so
+// tests can prove which principal and which kind of credential the gateway
+// used, without ever keeping a raw token.
 
 import type { Request, RequestHandler, Response } from "express";
 import { errors as joseErrors } from "jose";
 import { type CallerLocals, type EmulatorContext, audienceOf, issuerOf } from "./context.js";
 import { sendDatabricksError } from "./errors.js";
 import type { Principal } from "./principals.js";
-import type { CallRecord, CredentialKind } from "./types.js";
-
-/** Appends a CallRecord once the response is finished. */
-export function recordCalls(ctx: EmulatorContext, surface: CallRecord["surface"]): RequestHandler {
-  return (req, res, next) => {
-    const time = new Date().toISOString();
-    // originalUrl without the query: queries of signed URLs carry signatures.
-    const path = req.originalUrl.split("?")[0] ?? req.originalUrl;
-    res.once("finish", () => {
-      const locals = res.locals as CallerLocals;
-      ctx.calls.push({
-        time,
-        method: req.method,
-        path,
-        surface,
-        principalId: locals.principal?.id ?? null,
-        principalName: locals.principal?.name ?? null,
-        principalKind: locals.principal?.kind ?? null,
-        credential: locals.credential ?? "none",
-        status: res.statusCode,
-      });
-    });
-    next();
-  };
-}
+import type { CredentialKind } from "./types.js";
 
 /** `missing`: no usable credential was sent (always 401 JSON); otherwise the token was refused. */
 type AuthResult = { ok: true; principal: Principal; credential: CredentialKind } | { ok: false; missing: boolean; message: string };

@@ -6,11 +6,14 @@
 
 import { randomBytes } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
-import { recordCalls } from "./auth-middleware.js";
-import { normalizeWorkspacePath } from "./blob-store.js";
+import { type SignedUrlCheck, normalizeWorkspacePath } from "./blob-store.js";
 import type { CallerLocals, EmulatorContext } from "./context.js";
+import { Refusal } from "./errors.js";
+import { contentLengthOf, hasBodyFraming } from "./request-body.js";
 
 function s3Error(res: Response, status: number, code: string, message: string): void {
+  // A client that hung up has no one to read the answer.
+  if (res.destroyed) return;
   res
     .status(status)
     .type("application/xml")
@@ -33,25 +36,52 @@ function workspacePathOf(req: Request): string | undefined {
   }
 }
 
-/** Checks the signature for the operation; answers and returns false when it fails. */
-function authorized(ctx: EmulatorContext, req: Request, res: Response, op: "r" | "w", p: string): boolean {
-  const q = req.query as Record<string, unknown>;
-  const check = ctx.blobs.checkSignature(p, op, typeof q.expires === "string" ? q.expires : "", typeof q.sig === "string" ? q.sig : "");
-  if (check === "bad" || q.op !== op) {
+/**
+ * Checks the signature for the operation and records whom the URL was issued to; answers
+ * and returns undefined when it fails.
+ */
+function authorized(ctx: EmulatorContext, req: Request, res: Response, op: "r" | "w", p: string): SignedUrlCheck | undefined {
+  const check = ctx.blobs.checkSignedUrl(p, op, req.query);
+  if (check.result === "bad") {
     s3Error(res, 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
-    return false;
+    return undefined;
   }
-  if (check === "expired") {
+  const locals = res.locals as CallerLocals;
+  locals.credential = "signed_url";
+  const signer = ctx.directory.find(check.signer);
+  if (signer) locals.signedFor = signer;
+  if (check.result === "expired") {
     s3Error(res, 403, "AccessDenied", "Request has expired");
-    return false;
+    return undefined;
   }
-  (res.locals as CallerLocals).credential = "signed_url";
-  return true;
+  return check;
+}
+
+/** One part of a multipart upload (multipart-uploads.ts), as S3's UploadPart answers it. */
+async function putPart(ctx: EmulatorContext, req: Request, res: Response, p: string, part: { uploadId: string; partNumber: number }, signer: string) {
+  const session = ctx.uploads.find(part.uploadId, p, signer);
+  if (!session) {
+    return s3Error(
+      res,
+      404,
+      "NoSuchUpload",
+      "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    );
+  }
+  if (!hasBodyFraming(req)) return s3Error(res, 411, "MissingContentLength", "You must provide the Content-Length HTTP header.");
+  try {
+    const stored = await ctx.uploads.putPart(session, part.partNumber, req, contentLengthOf(req));
+    res.setHeader("ETag", stored.etag);
+    res.status(200).end();
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err;
+    if (err.status === 404) return s3Error(res, 404, "NoSuchUpload", err.message);
+    s3Error(res, err.status === 400 ? 400 : 409, err.status === 400 ? "InvalidArgument" : "OperationAborted", err.message);
+  }
 }
 
 export function blobRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
-  router.use("/blob", recordCalls(ctx, "blob"));
 
   router.get("/blob/*path", async (req, res, next) => {
     const p = workspacePathOf(req);
@@ -68,8 +98,11 @@ export function blobRouter(ctx: EmulatorContext): Router {
   router.put("/blob/*path", async (req, res) => {
     const p = workspacePathOf(req);
     if (!p) return s3Error(res, 400, "InvalidURI", "Couldn't parse the specified URI.");
-    if (!authorized(ctx, req, res, "w", p)) return;
-    const s = await ctx.blobs.write(p, req);
+    const check = authorized(ctx, req, res, "w", p);
+    if (!check) return;
+    if (check.part) return putPart(ctx, req, res, p, check.part, check.signer);
+    // Atomic, as an object store's PUT is: a cut-off body stores nothing.
+    const s = await ctx.blobs.write(p, req, contentLengthOf(req));
     // S3 answers an ETag per object or part; multipart callers collect them.
     res.setHeader("ETag", `"${s.size.toString(16)}-${Math.floor(s.mtimeMs).toString(16)}"`);
     res.status(200).end();
@@ -78,7 +111,10 @@ export function blobRouter(ctx: EmulatorContext): Router {
   router.delete("/blob/*path", async (req, res) => {
     const p = workspacePathOf(req);
     if (!p) return s3Error(res, 400, "InvalidURI", "Couldn't parse the specified URI.");
-    if (!authorized(ctx, req, res, "w", p)) return;
+    const check = authorized(ctx, req, res, "w", p);
+    if (!check) return;
+    // A part URL uploads one part; it deletes nothing.
+    if (check.part) return s3Error(res, 403, "AccessDenied", "A part upload URL cannot delete.");
     await ctx.blobs.remove(p);
     res.status(204).end();
   });

@@ -8,6 +8,7 @@ import type { ExperimentAccess } from "./experiment-access.js";
 import type { FaultController } from "./faults.js";
 import type { KeyRing } from "./keys.js";
 import type { ModelStorage } from "./model-storage.js";
+import type { MultipartUploads } from "./multipart-uploads.js";
 import type { Directory, Principal } from "./principals.js";
 import type { CallRecord, CredentialKind, DenyRule } from "./types.js";
 import type { UcAccess } from "./uc-access.js";
@@ -25,6 +26,8 @@ export interface EmulatorContext {
   readonly calls: CallRecord[];
   readonly deny: DenyRule[];
   readonly blobs: BlobStore;
+  /** Files API multipart upload sessions and their parts, outside the blob store until completed. */
+  readonly uploads: MultipartUploads;
   /** Base URL of the backing open-source mlflow server. */
   backingUrl(): string;
   readonly tokenTtlSeconds: number;
@@ -61,6 +64,8 @@ export function audienceOf(ctx: EmulatorContext): string {
 export interface CallerLocals {
   principal?: Principal;
   credential?: CredentialKind;
+  /** Blob calls: the principal the presented signed URL was issued to (set by blob-routes.ts). */
+  signedFor?: Principal;
 }
 
 export function callerOf(res: Response): Principal {

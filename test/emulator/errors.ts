@@ -22,6 +22,8 @@ export class Refusal extends Error {
 }
 
 export function sendDatabricksError(res: Response, status: number, errorCode: string, message: string): void {
+  // A client that hung up (e.g. half-way through an upload) has no one to read the answer.
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.end();
     return;
@@ -39,6 +41,7 @@ export function sendEndpointNotFound(res: Response, method: string, path: string
 /** Answers a Refusal in Databricks' shape (HEAD: status only); false for anything else. */
 export function sendRefusal(res: Response, err: unknown): boolean {
   if (!(err instanceof Refusal)) return false;
+  if (res.destroyed) return true;
   if (res.req.method === "HEAD") res.status(err.status).end();
   else if (err.details && !res.headersSent) res.status(err.status).json({ error_code: err.errorCode, message: err.message, details: err.details });
   else sendDatabricksError(res, err.status, err.errorCode, err.message);

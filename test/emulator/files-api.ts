@@ -18,13 +18,25 @@
 //   (databricks/cli libs/filer/files_client.go deleteDirectory and its test);
 // - a missing folder is 404 with error_code NOT_FOUND, which MLflow's
 //   presigned repository needs to read as "empty" (presigned_url_artifact_repo.py:106-140);
-//   HEAD answers carry no body.
+//   HEAD answers carry no body;
+// - an upload is atomic: the body goes to a temporary name renamed over the path
+//   once complete, so a client that disconnects half-way leaves the old file (or
+//   nothing); a PUT without Content-Length or chunked encoding is refused 411
+//   (request-body.ts);
+// - a download honours one `Range: bytes=a-b` / `bytes=a-` / `bytes=-n` with 206,
+//   Content-Range and Content-Length, as the SDK's ranged downloads expect
+//   (mixins/files.py:1874-1915 `_range_headers`, `_check_range`), 416 with
+//   `Content-Range: bytes */<size>` when unsatisfiable, and 412 when
+//   If-Unmodified-Since no longer holds (files_utils.py:411-420 raises on 412);
+// - multipart uploads: files-multipart.ts.
 
-import express, { type Request, type Response, type Router } from "express";
-import { normalizeWorkspacePath } from "./blob-store.js";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { IncompleteBody, normalizeWorkspacePath } from "./blob-store.js";
 import { type EmulatorContext, callerOf } from "./context.js";
-import { sendEndpointNotFound } from "./errors.js";
+import { Refusal, sendEndpointNotFound } from "./errors.js";
 import { type FileEndpoint, type FileOp, type FileTarget, authorizeFilePath } from "./files-access.js";
+import { COMPLETE_BODY_LIMIT, fileAction, putPartDirect, uploadPartUrls } from "./files-multipart.js";
+import { contentLengthOf, hasBodyFraming } from "./request-body.js";
 import { refusing } from "./uc-http.js";
 import { UcRefusal, invalid } from "./uc-privileges.js";
 
@@ -58,30 +70,74 @@ function overwriteOf(req: Request): boolean {
   throw invalid(`Invalid overwrite ${JSON.stringify(raw)}: true or false.`);
 }
 
+/**
+ * Streams a stored file; `send` (behind res.sendFile) answers HEAD, a single byte range
+ * (206, Content-Range, Content-Length, Accept-Ranges: bytes) and If-Unmodified-Since. Its
+ * refusals become Databricks errors here; a client gone mid-stream just ends the answer.
+ */
+function sendStoredFile(res: Response, file: string, size: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    res.sendFile(file, { headers: { "Content-Type": "application/octet-stream" }, dotfiles: "allow" }, (err: unknown) => {
+      if (!err) return resolve();
+      if (res.headersSent) {
+        res.destroy();
+        return resolve();
+      }
+      const status = (err as { status?: unknown }).status;
+      if (status === 416) {
+        res.setHeader("Content-Range", `bytes */${size}`);
+        return reject(new Refusal(416, "INVALID_PARAMETER_VALUE", `The requested range is not satisfiable: the file has ${size} bytes.`));
+      }
+      if (status === 412)
+        return reject(new Refusal(412, "FAILED_PRECONDITION", "The file was modified after the time given in If-Unmodified-Since."));
+      reject(err instanceof Error ? err : new Error("sendFile failed"));
+    });
+  });
+}
+
+/** Single-shot upload: all of the body, or nothing, lands at the path. */
+async function putFile(ctx: EmulatorContext, req: Request, res: Response, p: string, overwrite: boolean): Promise<void> {
+  const existing = await ctx.blobs.stat(p);
+  if (existing?.isDir) throw new UcRefusal(409, "ALREADY_EXISTS", "A directory already exists at the file path.");
+  if (existing && !overwrite) throw new UcRefusal(409, "ALREADY_EXISTS", "The file being created already exists.");
+  try {
+    await ctx.blobs.write(p, req, contentLengthOf(req));
+  } catch (err) {
+    // A body that ended early: the client is gone or lied about the length; nothing was stored.
+    if (err instanceof IncompleteBody) throw invalid(`The upload was incomplete (${err.message}); nothing was stored.`);
+    throw err;
+  }
+  res.status(204).end();
+}
+
 async function filesHandler(ctx: EmulatorContext, req: Request, res: Response): Promise<void> {
   const requested = pathAfterMount(req);
   if (requested === "/") throw invalid("A file path is required.");
   const method = req.method;
   if (!["GET", "HEAD", "PUT", "DELETE", "POST"].includes(method)) return sendEndpointNotFound(res, method, req.originalUrl);
+  if (method === "PUT" && !hasBodyFraming(req)) {
+    throw new Refusal(
+      411,
+      "INVALID_PARAMETER_VALUE",
+      "Content-Length is required: send the body with a Content-Length header (0 for an empty file).",
+    );
+  }
   const { path: p } = await authorize(ctx, res, requested, method === "GET" || method === "HEAD" ? "read" : "write", "files");
-  const existing = await ctx.blobs.stat(p);
   if (method === "GET" || method === "HEAD") {
+    const existing = await ctx.blobs.stat(p);
     if (!existing || existing.isDir) throw fileNotFound();
-    res.sendFile(ctx.blobs.filePath(p), { headers: { "Content-Type": "application/octet-stream" }, dotfiles: "allow" });
+    await sendStoredFile(res, ctx.blobs.filePath(p), existing.size);
+  } else if (method === "PUT" && req.query.upload_type !== undefined) {
+    await putPartDirect(ctx, req, res, p);
   } else if (method === "PUT") {
-    const overwrite = overwriteOf(req);
-    if (existing?.isDir) throw new UcRefusal(409, "ALREADY_EXISTS", "A directory already exists at the file path.");
-    if (existing && !overwrite) throw new UcRefusal(409, "ALREADY_EXISTS", "The file being created already exists.");
-    await ctx.blobs.write(p, req);
-    res.status(204).end();
+    await putFile(ctx, req, res, p, overwriteOf(req));
   } else if (method === "DELETE") {
+    const existing = await ctx.blobs.stat(p);
     if (!existing || existing.isDir) throw fileNotFound();
     await ctx.blobs.remove(p);
     res.status(204).end();
   } else {
-    // Multipart sessions (action=initiate-upload) are not emulated; the SDK
-    // only starts them above 50 MiB (files_ext_multipart_upload_min_stream_size).
-    throw new UcRefusal(501, "NOT_IMPLEMENTED", "Multipart uploads are not supported by this workspace.");
+    await fileAction(ctx, req, res, p, overwriteOf(req));
   }
 }
 
@@ -142,8 +198,15 @@ function requestedPath(req: Request): string {
 
 export function filesApiRouter(ctx: EmulatorContext): Router {
   const router = express.Router();
+  // JSON bodies only on POST (complete-upload): a PUT's body is the file, whatever its type.
+  const completionBody = express.json({ limit: COMPLETE_BODY_LIMIT });
+  const jsonOnPost = (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method === "POST") completionBody(req, res, next);
+    else next();
+  };
   router.use(
     "/api/2.0/fs/files",
+    jsonOnPost,
     refusing((req, res) => filesHandler(ctx, req, res)),
   );
   router.use(
@@ -156,7 +219,17 @@ export function filesApiRouter(ctx: EmulatorContext): Router {
     express.json(),
     refusing(async (req, res) => {
       const { path } = await authorize(ctx, res, requestedPath(req), "write", "signed-url");
-      res.json({ url: ctx.blobs.signUrl(path, "w"), headers: [] });
+      res.json({ url: ctx.blobs.signUrl(path, "w", { signer: callerOf(res).id }), headers: [] });
+    }),
+  );
+
+  // Part URLs of a multipart session, on a path the session's file may be written to.
+  router.post(
+    "/api/2.0/fs/create-upload-part-urls",
+    express.json(),
+    refusing(async (req, res) => {
+      const { path } = await authorize(ctx, res, requestedPath(req), "write", "files");
+      uploadPartUrls(ctx, res, path, (req.body ?? {}) as Record<string, unknown>);
     }),
   );
 
@@ -167,7 +240,7 @@ export function filesApiRouter(ctx: EmulatorContext): Router {
       const { path } = await authorize(ctx, res, requestedPath(req), "read", "signed-url");
       const s = await ctx.blobs.stat(path);
       if (!s || s.isDir) throw fileNotFound();
-      res.json({ url: ctx.blobs.signUrl(path, "r"), headers: [] });
+      res.json({ url: ctx.blobs.signUrl(path, "r", { signer: callerOf(res).id }), headers: [] });
     }),
   );
 

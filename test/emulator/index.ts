@@ -12,16 +12,18 @@ import path from "node:path";
 import express from "express";
 import { runArtifactRoot, artifactsRouter } from "./artifacts.js";
 import { joinArtifactPath } from "./artifact-paths.js";
-import { recordCalls, enforceDenyRules, requireBearer } from "./auth-middleware.js";
+import { enforceDenyRules, requireBearer } from "./auth-middleware.js";
 import { type BackingMlflow, startBackingMlflow } from "./backing-mlflow.js";
 import { blobRouter } from "./blob-routes.js";
 import { BlobStore } from "./blob-store.js";
+import { countBodyBytes, recordCalls } from "./call-log.js";
 import { type EmulatorContext, issuerOf } from "./context.js";
 import { databricksErrorHandler, sendEndpointNotFound } from "./errors.js";
 import { FaultController } from "./faults.js";
 import { filesApiRouter } from "./files-api.js";
 import { KeyRing } from "./keys.js";
 import { defaultModelStorage, type ModelStorage } from "./model-storage.js";
+import { MultipartUploads } from "./multipart-uploads.js";
 import { mintToken, oauthRouter } from "./oauth.js";
 import { Directory } from "./principals.js";
 import { scimRouter } from "./scim.js";
@@ -45,12 +47,14 @@ function buildApp(ctx: EmulatorContext): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  // Order matters: every request is recorded (it reads the principal later
+  // stages set when it ends); every /api call is authenticated, checked
+  // against deny rules and fault knobs before any service sees it.
+  app.use(recordCalls(ctx));
   app.use(ctx.faults.latency());
   app.use(oauthRouter(ctx));
   app.use(blobRouter(ctx));
-  // Order matters: every /api call is recorded, authenticated, checked
-  // against deny rules and fault knobs before any service sees it.
-  app.use("/api", recordCalls(ctx, "api"), requireBearer(ctx), enforceDenyRules(ctx), ctx.faults.apiFaults());
+  app.use("/api", requireBearer(ctx), enforceDenyRules(ctx), ctx.faults.apiFaults());
   app.use(scimRouter(ctx));
   app.use(filesApiRouter(ctx));
   app.use(artifactsRouter(ctx));
@@ -84,6 +88,8 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
   const calls: CallRecord[] = [];
   const deny: DenyRule[] = [...(options.deny ?? [])];
   const blobs = new BlobStore(path.join(dataDir, "blobs"), () => url, options.signedUrlTtlSeconds ?? 900);
+  // Next to the blobs, on the same file system: a completed upload is renamed into place.
+  const uploads = new MultipartUploads(path.join(dataDir, "multipart"), blobs);
   const workspaceId = options.workspaceId ?? String(randomInt(1_000_000_000, 2_000_000_000)) + String(randomInt(100_000, 999_999));
   let modelStorage: ModelStorage;
   try {
@@ -109,6 +115,7 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     calls,
     deny,
     blobs,
+    uploads,
     backingUrl,
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     ucModelArtifacts: options.ucModelArtifacts ?? "presigned",
@@ -118,12 +125,17 @@ export async function startWorkspaceEmulator(options: WorkspaceEmulatorOptions =
     unityCatalog: new UcAccess(new UcStore(), directory),
   };
 
-  const server = http.createServer(buildApp(ctx));
+  const app = buildApp(ctx);
+  const server = http.createServer((req, res) => {
+    countBodyBytes(req);
+    app(req, res);
+  });
   const cleanup = async (): Promise<void> => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await backing?.stop();
     await modelStorage.stop();
+    await uploads.discardAll();
     if (ownsDataDir && !options.keepDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 

@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import express, { type Request, type Response, type Router } from "express";
 import type { JWTPayload } from "jose";
 import { type CallerLocals, type EmulatorContext, audienceOf, issuerOf } from "./context.js";
-import { recordCalls } from "./auth-middleware.js";
 import type { Principal } from "./principals.js";
 import type { TokenMintOptions } from "./types.js";
 
@@ -158,7 +157,7 @@ export function oauthRouter(ctx: EmulatorContext): Router {
   // The path Databricks' own discovery documents have used.
   router.get("/oidc/jwks.json", jwks);
 
-  router.post("/oidc/v1/token", recordCalls(ctx, "oauth"), express.urlencoded({ extended: false }), (req, res, next) => {
+  router.post("/oidc/v1/token", express.urlencoded({ extended: false }), (req, res, next) => {
     tokenEndpoint(ctx, req, res).catch(next);
   });
 

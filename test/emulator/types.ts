@@ -106,18 +106,43 @@ export interface WorkspaceEmulatorOptions {
   onMlflowLog?: (line: string) => void;
 }
 
+/** The principal a signed blob URL was issued to (the caller of the call that signed it). */
+export interface SignedFor {
+  principalId: string;
+  principalName: string;
+  principalKind: PrincipalKind;
+}
+
+/**
+ * One request the emulator received, whatever its path or outcome. Enough to prove who sent
+ * what: every request with its principal (bearer calls) or the principal its signed URL was
+ * issued to (blob calls), and how many body bytes arrived. Never a token, a signature or a
+ * query string.
+ */
 export interface CallRecord {
+  /** When the request arrived (ISO 8601). */
   time: string;
   method: string;
   /** Path without the query string; never contains a credential. */
   path: string;
-  /** "api" for /api/..., "oauth" for the token endpoint, "blob" for signed URLs. */
-  surface: "api" | "oauth" | "blob";
+  /**
+   * "api" for /api/..., "oauth" for the token endpoint, "blob" for signed URLs, "discovery"
+   * for the host metadata, OIDC discovery and JWKS, "other" for anything else (answered 404).
+   */
+  surface: "api" | "oauth" | "blob" | "discovery" | "other";
+  /** Who the bearer token (or the token endpoint's client credentials) proved the caller to be. */
   principalId: string | null;
   principalName: string | null;
   principalKind: PrincipalKind | null;
   credential: CredentialKind;
+  /** Blob calls with a valid signature: the principal the URL was signed for; else null. */
+  signedFor: SignedFor | null;
+  /** Request body bytes received from the client, counted off the connection (0 for none). */
+  bytesIn: number;
+  /** The status answered; meaningless when `finished` is false and no answer was started. */
   status: number;
+  /** False when the connection closed before the answer was complete (the client gave up). */
+  finished: boolean;
 }
 
 export interface TokenMintOptions {
@@ -162,7 +187,7 @@ export interface WorkspaceEmulator {
   readonly workspaceId: string;
   readonly servicePrincipal: PublicServicePrincipal;
   readonly users: readonly PublicUser[];
-  /** Every /api, token-endpoint and blob call, oldest first. */
+  /** Every request received (API, token endpoint, blob, discovery, unknown paths), in the order they ended. */
   readonly calls: CallRecord[];
   readonly faults: FaultController;
   /** Where UC model versions are stored; its clientEnv is what an MLflow process needs to reach it. */

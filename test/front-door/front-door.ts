@@ -9,13 +9,15 @@
  * X-Forwarded-* and X-Real-Ip headers and sets its own; with user authorization on, it
  * forwards the user's token as X-Forwarded-Access-Token. Like a proxy that only strips
  * the dash spelling, it passes underscore spellings through: refusing those is the
- * gateway's job.
+ * gateway's job. Like the Apps proxy, it cuts a request that has not finished within its
+ * time limit (request-deadline.ts).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type { PublicUser, WorkspaceEmulator } from "../emulator/index.js";
+import { type RequestDeadline, checkRequestTimeLimit, startRequestDeadline } from "./request-deadline.js";
 
 export interface FrontDoorOptions {
   /** The gateway's URL. */
@@ -23,6 +25,26 @@ export interface FrontDoorOptions {
   workspace: WorkspaceEmulator;
   /** Forward the user's token as X-Forwarded-Access-Token (the app's "user authorization"). */
   userAuthorization?: boolean;
+  /**
+   * A request not finished (body received and answer sent) this long after it arrived is cut:
+   * 504 JSON if no answer was started, else its connection destroyed; the upstream request is
+   * aborted. Default 120000, the Apps proxy's limit.
+   */
+  requestTimeLimitMs?: number;
+}
+
+/** One request handed to the gateway. */
+export interface ForwardedRequest {
+  method: string;
+  path: string;
+  /** The X-Request-Id the front door gave it. */
+  requestId: string;
+  /** The status the gateway answered; undefined if it never answered. */
+  status: number | undefined;
+  /** From arrival until finished, cut or abandoned by the client; undefined while in flight. */
+  durationMs: number | undefined;
+  /** The front door cut it at its time limit. */
+  cutOff: boolean;
 }
 
 export interface FrontDoor {
@@ -31,8 +53,8 @@ export interface FrontDoor {
   login(userName: string): string;
   /** Requests the front door refused itself (never reached the gateway). */
   refused: number;
-  /** Every request handed to the gateway, with the request id the front door gave it and the status it got. */
-  forwarded: Array<{ method: string; path: string; requestId: string; status: number | undefined }>;
+  /** Every request handed to the gateway, oldest first. */
+  forwarded: ForwardedRequest[];
   close(): Promise<void>;
 }
 
@@ -46,6 +68,8 @@ interface Caller {
 
 export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDoor> {
   const { workspace } = options;
+  const requestTimeLimitMs = checkRequestTimeLimit(options.requestTimeLimitMs);
+  const inFlight = new Set<RequestDeadline>();
   const sessions = new Map<string, PublicUser>();
   // The issuer and keys as the workspace's discovery document names them.
   const discovery = (await (await fetch(`${workspace.url}/oidc/.well-known/oauth-authorization-server`)).json()) as {
@@ -88,6 +112,9 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
   }
 
   const server = createServer((req, res) => {
+    const deadline = startRequestDeadline(req, res, requestTimeLimitMs);
+    inFlight.add(deadline);
+    deadline.onSettled(() => inFlight.delete(deadline));
     if ((req.url ?? "").startsWith(LOGIN_PATH)) {
       const user = findUser(new URL(req.url ?? "", "http://x").searchParams.get("user") ?? "");
       if (user === undefined) return void res.writeHead(403).end("unknown test user");
@@ -96,12 +123,19 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
       return void res.writeHead(302, { location: "/", "set-cookie": `${SESSION_COOKIE}=${id}; Path=/; HttpOnly; SameSite=Lax` }).end();
     }
     identify(req).then(
-      (caller) => (caller === undefined ? refuse(req, res) : forward(req, res, caller)),
-      () => refuse(req, res),
+      (caller) => {
+        // Cut (or abandoned) while the caller was being identified: already answered.
+        if (deadline.settled) return;
+        if (caller === undefined) refuse(req, res);
+        else forward(req, res, caller, deadline);
+      },
+      () => {
+        if (!deadline.settled) refuse(req, res);
+      },
     );
   });
 
-  function forward(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
+  function forward(req: IncomingMessage, res: ServerResponse, caller: Caller, deadline: RequestDeadline): void {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
@@ -119,14 +153,30 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     headers["x-request-id"] = requestId;
     if (options.userAuthorization && caller.token !== undefined) headers["x-forwarded-access-token"] = caller.token;
     const upstream = new URL(options.upstream);
-    const entry: FrontDoor["forwarded"][number] = { method: req.method ?? "GET", path: req.url ?? "/", requestId, status: undefined };
+    const entry: ForwardedRequest = {
+      method: req.method ?? "GET",
+      path: req.url ?? "/",
+      requestId,
+      status: undefined,
+      durationMs: undefined,
+      cutOff: false,
+    };
     forwarded.push(entry);
-    const outbound = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (answer) => {
-      entry.status = answer.statusCode;
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
+    deadline.onSettled((durationMs, cutOff) => {
+      entry.durationMs = durationMs;
+      entry.cutOff = cutOff;
     });
+    const outbound = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, signal: deadline.signal },
+      (answer) => {
+        entry.status = answer.statusCode;
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     outbound.on("error", () => {
+      // Aborted by the deadline, which has answered the client itself.
+      if (deadline.cutOff) return;
       if (!res.headersSent) res.writeHead(502).end();
       else res.destroy();
     });
@@ -150,6 +200,8 @@ export async function startFrontDoor(options: FrontDoorOptions): Promise<FrontDo
     forwarded,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const deadline of inFlight) deadline.cancel();
+        inFlight.clear();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
