@@ -32,6 +32,10 @@ only if) the module it repairs is imported, so nothing else is loaded early.
    UnityCatalogModelsArtifactRepository: temporary credentials for the version, then
    presigned URLs (Databricks default storage), the cloud's client (customer-hosted
    storage) or the Files API (when the workspace enables the SDK models-artifact path).
+5. Clients outside Databricks load Unity Catalog models through the app: the gateway
+   answers a version's download URI as mlflow-artifacts:/unity-catalog/models/<name>/<v>
+   and forwards reads of those paths to this server's proxied-artifact routes, whose
+   destination is a read-only repository registered here (see _patch_artifact_registry).
 """
 
 import importlib.abc
@@ -168,7 +172,70 @@ def _patch_server(module):
     module.get_model_version_artifact_handler = patched
 
 
-_PATCHES = {_UC_STORE_MODULE: _patch_uc_store, _SERVER_MODULE: _patch_server}
+# The --artifacts-destination of the child in Databricks mode (src/supervisor/child-command.ts).
+MODEL_VERSION_FILES_SCHEME = "gateway-uc-model-versions"
+
+
+def _patch_artifact_registry(module):
+    """Fix 5: Unity Catalog model versions' files through the app's own URL.
+
+    A client that loads `models:/catalog.schema.model@alias` through the app asks the
+    registry for the version's download URI; the gateway answers
+    mlflow-artifacts:/unity-catalog/models/<name>/<version>, and forwards only reads of such
+    paths to this server's proxied-artifact routes. This repository (the child's
+    --artifacts-destination) reads them the way MLflow's own clients do, through
+    UnityCatalogModelsArtifactRepository as the service principal, on any storage mode.
+    Everything else (run and logged-model artifacts, all writes) the gateway serves itself.
+    """
+    registry = getattr(module, "_artifact_repository_registry", None)
+    if registry is None or getattr(registry, "_gateway_patched", False):
+        return
+    import posixpath
+
+    from mlflow.entities import FileInfo
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repo import ArtifactRepository
+
+    def split(path):
+        parts = (path or "").strip("/").split("/")
+        if len(parts) < 4 or parts[0] != "unity-catalog" or parts[1] != "models":
+            raise MlflowException.invalid_parameter_value("Only Unity Catalog model versions' files are served here.")
+        return parts[2], parts[3], "/".join(parts[4:])
+
+    def versions_repository(name, version):
+        from mlflow.store.artifact.unity_catalog_models_artifact_repo import UnityCatalogModelsArtifactRepository
+
+        return UnityCatalogModelsArtifactRepository(f"models:/{name}/{version}", registry_uri="databricks-uc")
+
+    class ModelVersionFiles(ArtifactRepository):
+        def list_artifacts(self, path=None):
+            name, version, rest = split(path)
+            prefix = f"unity-catalog/models/{name}/{version}"
+            found = versions_repository(name, version).list_artifacts(rest)
+            return [FileInfo(posixpath.join(prefix, info.path), info.is_dir, info.file_size) for info in found]
+
+        def download_artifacts(self, artifact_path, dst_path=None):
+            name, version, rest = split(artifact_path)
+            return versions_repository(name, version).download_artifacts(rest, dst_path)
+
+        def _download_file(self, remote_file_path, local_path):
+            raise MlflowException("Model version files are read through download_artifacts.")
+
+        def log_artifact(self, local_file, artifact_path=None):
+            raise MlflowException("A model version's files are written by registering a model.", error_code="PERMISSION_DENIED")
+
+        def log_artifacts(self, local_dir, artifact_path=None):
+            self.log_artifact(local_dir, artifact_path)
+
+    registry.register(MODEL_VERSION_FILES_SCHEME, ModelVersionFiles)
+    registry._gateway_patched = True
+
+
+_PATCHES = {
+    _UC_STORE_MODULE: _patch_uc_store,
+    _SERVER_MODULE: _patch_server,
+    "mlflow.store.artifact.artifact_repository_registry": _patch_artifact_registry,
+}
 
 
 class _PatchingLoader(importlib.abc.Loader):

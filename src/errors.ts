@@ -20,6 +20,9 @@ export type GatewayErrorCode =
   | "PARAMETER_REJECTED"
   | "ARTIFACT_NOT_FOUND"
   | "BACKEND_FORBIDDEN"
+  | "BACKEND_THROTTLED"
+  | "NOT_SUPPORTED"
+  | "UPLOAD_NOT_FOUND"
   | "METHOD_NOT_ALLOWED"
   | "CROSS_SITE_REQUEST"
   | "UNAUTHENTICATED"
@@ -38,7 +41,9 @@ export type MlflowErrorCode =
   | "INTERNAL_ERROR"
   | "DEADLINE_EXCEEDED"
   | "UNAUTHENTICATED"
-  | "RESOURCE_DOES_NOT_EXIST";
+  | "RESOURCE_DOES_NOT_EXIST"
+  | "REQUEST_LIMIT_EXCEEDED"
+  | "NOT_IMPLEMENTED";
 
 interface ErrorShape {
   status: number;
@@ -62,6 +67,9 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   PARAMETER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   ARTIFACT_NOT_FOUND: { status: 404, mlflowCode: "RESOURCE_DOES_NOT_EXIST" },
   BACKEND_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },
+  BACKEND_THROTTLED: { status: 429, mlflowCode: "REQUEST_LIMIT_EXCEEDED" },
+  NOT_SUPPORTED: { status: 501, mlflowCode: "NOT_IMPLEMENTED" },
+  UPLOAD_NOT_FOUND: { status: 404, mlflowCode: "RESOURCE_DOES_NOT_EXIST" },
   METHOD_NOT_ALLOWED: { status: 405, mlflowCode: "ENDPOINT_NOT_FOUND" },
   CROSS_SITE_REQUEST: { status: 403, mlflowCode: "PERMISSION_DENIED" },
   UNAUTHENTICATED: { status: 401, mlflowCode: "UNAUTHENTICATED" },
@@ -75,7 +83,7 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
 export class GatewayError extends Error {
   override readonly name = "GatewayError";
   readonly code: GatewayErrorCode;
-  /** Seconds a client should wait before retrying (503 only). */
+  /** Seconds a client should wait before retrying (429 and 503). */
   readonly retryAfterSeconds: number | undefined;
   /** Headers the answer must carry (Allow for 405, WWW-Authenticate for 401). */
   readonly headers: Readonly<Record<string, string>>;

@@ -10,6 +10,10 @@ import type { Config } from "./config/config.js";
 import { AuditVolumeCheck } from "./databricks/audit-volume-check.js";
 import { BackendCheck } from "./databricks/backend-check.js";
 import { WorkspaceClient } from "./databricks/workspace-client.js";
+import { ArtifactOwners } from "./artifacts/artifact-owners.js";
+import { ArtifactService, UPLOAD_PART_ROUTE } from "./artifacts/artifact-service.js";
+import { MultipartUploads } from "./artifacts/multipart-uploads.js";
+import { FilesClient } from "./databricks/files-client.js";
 import { createApp } from "./http/create-app.js";
 import { drain, listen } from "./http/serve.js";
 import { AccessLogWriter } from "./log/access-log-writer.js";
@@ -22,6 +26,9 @@ import { Policy } from "./policy/policy.js";
 import { createMlflowProxy } from "./proxy/create-proxy.js";
 import { loadRouteTable } from "./routes/route-table.js";
 import type { Supervisor } from "./supervisor/supervisor.js";
+
+/** How often multipart uploads nobody finished are looked for (and aborted in the workspace). */
+const UPLOAD_SWEEP_INTERVAL_MS = 60 * 60_000;
 
 /** The audit flush stops this long before the deadline, leaving time to log and exit. */
 const AUDIT_FLUSH_MARGIN_MS = 1_000;
@@ -40,7 +47,7 @@ export interface RunningGateway {
 }
 
 export async function startGateway({ config, logger, supervisor, repoRoot }: GatewayStartOptions): Promise<RunningGateway> {
-  const routes = loadRouteTable();
+  const routes = loadRouteTable(config.databricks === undefined ? [] : [UPLOAD_PART_ROUTE]);
   const { identity: identityConfig } = config;
   const keys =
     identityConfig.workspaceHost === undefined ? undefined : new WorkspaceKeys({ host: identityConfig.workspaceHost, ...DEFAULT_KEYS_OPTIONS });
@@ -59,6 +66,13 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
   const volumeCheck =
     workspace === undefined || config.audit.volumePath === undefined ? undefined : new AuditVolumeCheck(workspace, config.audit.volumePath, logger);
   metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
+
+  // Databricks mode: run and logged-model artifacts move through the app (artifacts/).
+  const artifactService =
+    workspace === undefined
+      ? undefined
+      : new ArtifactService({ files: new FilesClient(workspace), owners: new ArtifactOwners(workspace), uploads: new MultipartUploads(), logger });
+  const uploadSweep = artifactService === undefined ? undefined : setInterval(() => void artifactService.sweep(), UPLOAD_SWEEP_INTERVAL_MS).unref();
 
   const proxy = createMlflowProxy({
     target: supervisor.baseUrl,
@@ -81,6 +95,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     accessLog,
     backend,
     experimentNames: { workspace, root: config.databricks?.experimentRoot, logger },
+    artifacts: { service: artifactService },
     isShuttingDown: () => shuttingDown,
     endpoints: {
       version: { gateway: readPackageVersion(repoRoot), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
@@ -116,6 +131,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
       backend?.stop();
       volumeCheck?.stop();
+      clearInterval(uploadSweep);
       proxy.agent.destroy();
       // Every call has ended, so every event is recorded: flush the audit sinks while the
       // child stops, leaving a margin before the deadline to log and exit.

@@ -1,6 +1,14 @@
 import type { Identity } from "../identity/identity.js";
 import type { MlflowService } from "../routes/classify-operation.js";
-import { AUDIT_SCHEMA_VERSION, type AuditEvent, type AuditOutcome, auditString, newEventId, optionalAuditString } from "./audit-event.js";
+import {
+  AUDIT_SCHEMA_VERSION,
+  type AuditEvent,
+  type AuditObjects,
+  type AuditOutcome,
+  auditString,
+  newEventId,
+  optionalAuditString,
+} from "./audit-event.js";
 import { extractObjects } from "./audit-objects.js";
 
 /** What the HTTP layer knows about one finished call, in plain terms. */
@@ -28,6 +36,8 @@ export interface AuditedCall {
   bytesOut: number;
   /** The JSON body, when it was small enough to copy; only identifiers are taken from it. */
   body: unknown;
+  /** Objects the gateway established itself (the run behind an artifact path); they win over the request's fields. */
+  objects?: AuditObjects | undefined;
 }
 
 /** Refusals decided before the policy stage, named by the stage that refused. */
@@ -45,7 +55,12 @@ const REFUSED_BY: Record<string, string> = {
 
 export function describeCall(call: AuditedCall): AuditEvent {
   const body = isRecord(call.body) ? call.body : undefined;
-  const { objects, writtenKeys } = extractObjects({ pathParams: call.operation?.params, query: call.query, body });
+  const extracted = extractObjects({ pathParams: call.operation?.params, query: call.query, body });
+  const { writtenKeys } = extracted;
+  const objects: AuditObjects = { ...extracted.objects };
+  for (const [field, value] of Object.entries(call.objects ?? {})) {
+    if (typeof value === "string") objects[field as keyof AuditObjects] = auditString(value);
+  }
   const event: AuditEvent = {
     schema_version: AUDIT_SCHEMA_VERSION,
     event_id: newEventId(),

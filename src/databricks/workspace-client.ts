@@ -108,6 +108,27 @@ export class WorkspaceClient {
     return response;
   }
 
+  /**
+   * A call with the service principal's token whose answer is returned as it is, for
+   * callers that read the workspace's own statuses (the Files API). Only a refused token
+   * is turned into an error here: it is the credentials' problem, not the caller's.
+   */
+  async send(path: string, init: RequestInit): Promise<Response> {
+    const token = await this.token();
+    const headers = new Headers(init.headers);
+    headers.set("authorization", `Bearer ${token}`);
+    const response = await this.#send(`${this.host}${path}`, { ...init, headers });
+    if (
+      response.status === 401 ||
+      (response.status === 403 && /invalid access token/i.test(response.headers.get("x-databricks-reason-phrase") ?? ""))
+    ) {
+      this.#token = undefined;
+      await response.body?.cancel();
+      throw new WorkspaceError("bad-credentials", `the workspace rejected the service principal's token (${response.status})`, response.status);
+    }
+    return response;
+  }
+
   async #json<T>(url: string, init: RequestInit, failure: WorkspaceFailure): Promise<T> {
     const response = await this.#send(url, init);
     if (!response.ok) throw new WorkspaceError(failure, `${new URL(url).pathname} answered ${response.status}`, response.status);

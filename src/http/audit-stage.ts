@@ -90,6 +90,7 @@ function callFacts(req: Request, res: Response, context: RequestContext, operati
     bytesIn: context.bytesIn,
     bytesOut: context.bytesOut > 0 ? context.bytesOut : Number(res.getHeader("content-length") ?? 0) || 0,
     body: context.parsedBody ?? parseSample(context.bodySample, req.complete),
+    objects: context.auditObjects,
   };
 }
 

@@ -25,6 +25,7 @@ import { BODY_SAMPLE_LIMIT } from "./body-observer.js";
 import { GATEWAY_PREFIX, type GatewayEndpointsOptions } from "./gateway-endpoints.js";
 import { createGatewayPages, type GatewayPages } from "./gateway-pages.js";
 import { experimentNames, type ExperimentNamesDependencies } from "./experiment-name-stage.js";
+import { type ArtifactStageDependencies, artifactLocations, artifacts } from "./artifact-stage.js";
 import { composePipeline, type Next as NextFunction } from "./pipeline.js";
 import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
 import { sendError } from "./send-error.js";
@@ -44,6 +45,8 @@ export interface AppDependencies {
   backend: { readonly status: BackendStatus } | undefined;
   /** Databricks mode: plain experiment names are filed under the experiment root. */
   experimentNames: ExperimentNamesDependencies;
+  /** Databricks mode: artifacts move through the app, and clients are shown locations that do. */
+  artifacts: ArtifactStageDependencies;
   isShuttingDown(): boolean;
 }
 
@@ -51,10 +54,11 @@ export interface AppDependencies {
  * The request pipeline. Its order is the architecture:
  *   request scope -> audit scope -> path decoding -> shutdown gate -> gateway endpoints -> header spellings
  *   -> identity -> admin pages -> route classification -> cross-site guard -> policy
- *   -> audit gate -> attribution -> backend gate -> experiment names -> child readiness
- *   -> proxy, and one error responder for all of them.
+ *   -> audit gate -> attribution -> backend gate -> experiment names -> artifact locations
+ *   -> artifacts -> child readiness -> proxy, and one error responder for all of them.
  * The audit scope comes second so that every call, however early it is refused, gets its
- * one event. Identity comes before routing so an unauthenticated caller learns nothing
+ * one event. Artifacts come before child readiness: run and logged-model files move between
+ * the client and the workspace without the child. Identity comes before routing so an unauthenticated caller learns nothing
  * about routes. The audit gate comes after the policy: a call the policy refuses is
  * refused (and audited) the same way whether or not the audit sinks are healthy.
  */
@@ -77,6 +81,8 @@ export function createApp(deps: AppDependencies): RequestListener {
       attribution(),
       backendGate(deps),
       experimentNames(deps.experimentNames),
+      artifactLocations(deps.artifacts),
+      artifacts(deps.artifacts),
       childReadiness(deps),
       deps.proxy.handler,
     ],
@@ -154,6 +160,7 @@ function identify(deps: AppDependencies) {
     const claims = readForwardedClaims(req.rawHeaders);
     deps.identity.resolve(claims).then((identity) => {
       context.identity = identity;
+      if (identity.verifiedBy === "token") context.callerToken = claims.accessToken ?? claims.bearerToken;
       for (const name of Object.keys(req.headers)) if (isCredentialOrIdentityHeader(name)) delete req.headers[name];
       next();
     }, next);

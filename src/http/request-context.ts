@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { AuditObjects } from "../audit/audit-event.js";
 import type { Identity } from "../identity/identity.js";
 import type { Decision } from "../policy/policy.js";
 import type { RouteMatch } from "../routes/route-table.js";
@@ -44,6 +45,17 @@ export interface RequestContext {
   bodySample: Buffer[] | undefined;
   /** A JSON body the gateway had to read whole anyway (attribution), already parsed. */
   parsedBody: unknown;
+  /** X-Forwarded-Proto as the front door sent it, read before identity headers are stripped. */
+  forwardedProto: string | undefined;
+  /**
+   * The caller's verified token, kept only to hand back to the same caller in the part
+   * URLs of its own chunked transfers (the front door needs it on each part). Never logged.
+   */
+  callerToken: string | undefined;
+  /** Objects the gateway itself established for the audit trail (artifact calls); they win over the request's own fields. */
+  auditObjects: AuditObjects | undefined;
+  /** Rewrites the child's JSON answer (artifact locations as clients see them); undefined: relayed as is. */
+  rewriteAnswer: ((body: unknown) => unknown) | undefined;
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -73,6 +85,10 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     bytesOut: 0,
     bodySample: undefined,
     parsedBody: undefined,
+    forwardedProto: firstHeader(req.headers["x-forwarded-proto"]),
+    callerToken: undefined,
+    auditObjects: undefined,
+    rewriteAnswer: undefined,
   };
   contexts.set(req, context);
   return context;

@@ -48,6 +48,60 @@ export function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, r
   res.once("close", () => {
     if (!res.writableEnded) proxyRes.destroy();
   });
+  const rewrite = context.rewriteAnswer;
+  if (rewrite !== undefined && status === 200 && type.includes("json") && proxyRes.headers["content-encoding"] === undefined) {
+    relayRewritten(proxyRes, res, rewrite);
+    return;
+  }
   observeResponseBody(proxyRes, context);
   proxyRes.pipe(res);
+}
+
+/** Answers this large are relayed as they are: rewriting them would hold too much in memory. */
+export const MAX_REWRITTEN_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A JSON answer read whole, rewritten (artifact locations as clients see them) and sent
+ * with its new length. Only the few operations that carry locations take this path.
+ */
+function relayRewritten(proxyRes: IncomingMessage, res: ServerResponse, rewrite: (body: unknown) => unknown): void {
+  const context = contextOf(res.req);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let overflow = false;
+  proxyRes.on("data", (chunk: Buffer) => {
+    if (overflow) return;
+    size += chunk.length;
+    if (size > MAX_REWRITTEN_ANSWER_BYTES) {
+      // Too large to rewrite: send what came so far and stream the rest untouched.
+      overflow = true;
+      res.removeHeader("content-length");
+      for (const held of chunks) res.write(held);
+      res.write(chunk);
+      context.bytesOut = size;
+      proxyRes.on("data", (more: Buffer) => {
+        context.bytesOut += more.length;
+        res.write(more);
+      });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  proxyRes.once("end", () => {
+    if (overflow) {
+      res.end();
+      return;
+    }
+    const raw = Buffer.concat(chunks);
+    let body = raw;
+    try {
+      const rewritten = rewrite(JSON.parse(raw.toString("utf8")));
+      if (rewritten !== undefined) body = Buffer.from(JSON.stringify(rewritten));
+    } catch {
+      // Not JSON after all: relay the child's bytes.
+    }
+    context.bytesOut = body.length;
+    res.setHeader("content-length", String(body.length));
+    res.end(body);
+  });
 }

@@ -31,6 +31,9 @@ export const CHILD_PATCHES_DIR = path.resolve(path.dirname(fileURLToPath(import.
  */
 export const CHILD_SQLITE_POOL_MAX_OVERFLOW = 80;
 
+/** The child's artifact destination in Databricks mode: a read-only repository python/sitecustomize.py registers. */
+export const MODEL_VERSION_FILES_SCHEME = "gateway-uc-model-versions";
+
 /** Retries of the child's own calls to the workspace (MLflow's default is 7). */
 export const CHILD_HTTP_RETRIES = 3;
 /** How long the child keeps retrying a throttled or failing workspace through the SDK. */
@@ -86,9 +89,10 @@ export function buildChildCommand(
   ];
 
   if (config.mode === "databricks" && config.databricks !== undefined) {
-    // The child's local artifact store would write into the app's ephemeral disk:
-    // with Databricks, artifacts live in the workspace.
-    args.push("--no-serve-artifacts");
+    // Artifacts live in the workspace. The gateway serves run and logged-model artifacts
+    // itself (artifacts/artifact-service.ts); the child's proxied-artifact routes only read
+    // Unity Catalog model versions' files, through python/sitecustomize.py's repository.
+    args.push("--serve-artifacts", "--artifacts-destination", `${MODEL_VERSION_FILES_SCHEME}:/`);
     // Needed beside the flags: the UC registry store links versions to runs through it.
     env["MLFLOW_TRACKING_URI"] = "databricks";
     env["MLFLOW_REGISTRY_URI"] = mlflow.registryStoreUri;

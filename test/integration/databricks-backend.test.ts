@@ -110,7 +110,8 @@ describe("Databricks as the backend, end to end", () => {
     assert.equal(tracked.user, ALICE, "the run records the person, not the client's claim");
     // Databricks itself sets a run's user_id to the authenticated caller, the service principal.
     assert.equal(tracked.user_id, workspace.servicePrincipal.applicationId);
-    assert.equal(tracked.artifact_uri, `dbfs:/databricks/mlflow-tracking/${tracked.experiment_id}/${tracked.run_id}/artifacts`);
+    // Clients are shown the run's location through the app; Databricks keeps its own (dbfs:/...).
+    assert.equal(tracked.artifact_uri, `mlflow-artifacts:/databricks/mlflow-tracking/${tracked.experiment_id}/${tracked.run_id}/artifacts`);
 
     // The data is in the workspace's own store.
     const backing = (await (await fetch(`${workspace.backingMlflowUrl}/api/2.0/mlflow/runs/get?run_id=${tracked.run_id}`)).json()) as {
@@ -324,7 +325,7 @@ emit({"run_id": run.info.run_id, "model_uri": info.model_uri, "artifact_location
     const { result } = await runMlflowPython(
       workspace,
       `
-import json, mlflow
+import json, mlflow, pandas as pd
 from mlflow import MlflowClient
 client = MlflowClient()
 out = {}
@@ -332,7 +333,9 @@ for name in json.loads(${JSON.stringify(JSON.stringify(Object.values(STORED_MODE
     version = mlflow.register_model("${trained.model_uri}", name)
     client.set_registered_model_alias(name, "champion", version.version)
     out[name] = {"version": version.version, "status": client.get_model_version(name, version.version).status,
-                 "uri": client.get_model_version_download_uri(name, version.version)}
+                 "uri": client.get_model_version_download_uri(name, version.version),
+                 # Loaded back through the app: the child reads the version's files from this storage.
+                 "prediction": mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(pd.DataFrame({"x": [3.0]})).tolist()}
 emit(out)
 `,
       {
@@ -342,10 +345,11 @@ emit(out)
         timeoutMs: PYTHON_TIMEOUT_MS,
       },
     );
-    const registered = result as Record<string, { version: string; status: string; uri: string }>;
+    const registered = result as Record<string, { version: string; status: string; uri: string; prediction: number[] }>;
+    for (const name of Object.values(STORED_MODELS)) assert.deepEqual(registered[name]?.prediction, [6], `${name} loaded through the app`);
     for (const name of Object.values(STORED_MODELS)) assert.deepEqual([registered[name]?.version, registered[name]?.status], ["1", "READY"], name);
-    assert.match(registered[STORED_MODELS.s3]?.uri ?? "", /^s3:\/\//);
-    assert.match(registered[STORED_MODELS.azure]?.uri ?? "", /^abfss:\/\//);
+    // A client of the app is given a download location served through the app, whatever the storage.
+    for (const name of Object.values(STORED_MODELS)) assert.equal(registered[name]?.uri, `mlflow-artifacts:/unity-catalog/models/${name}/1`);
     // The files are in the customer's own storage, put there by the gateway's child with the workspace's credentials.
     const s3Keys = await (s3 as S3ModelStorage).listKeys((s3 as S3ModelStorage).versionPrefix(STORED_MODELS.s3, "1"));
     assert.ok(

@@ -50,6 +50,7 @@ async function startPipeline(admins: string): Promise<{ url: string; close: () =
     accessLog: new AccessLogWriter("error"),
     backend: undefined,
     experimentNames: { workspace: undefined, root: undefined, logger },
+    artifacts: { service: undefined },
     isShuttingDown: () => false,
     endpoints: {
       version: { gateway: "test", mlflow: routes.mlflowVersion, node: process.version, mode: "local" },

@@ -47,7 +47,9 @@ describe("buildChildCommand", () => {
     assert.equal(command.env["GATEWAY_AUDIT_HMAC_KEY"], undefined, "the digest key never reaches the child");
     assert.equal(argValue(command.args, "--backend-store-uri"), "databricks");
     assert.equal(argValue(command.args, "--registry-store-uri"), "databricks-uc");
-    assert.ok(command.args.includes("--no-serve-artifacts"));
+    // Only Unity Catalog model versions' files are read through the child's artifact routes.
+    assert.ok(command.args.includes("--serve-artifacts"));
+    assert.equal(argValue(command.args, "--artifacts-destination"), "gateway-uc-model-versions:/");
     assert.equal(command.env["MLFLOW_TRACKING_URI"], "databricks");
     assert.equal(command.env["DATABRICKS_HOST"], "https://h.example");
     assert.equal(command.env["DATABRICKS_AUTH_TYPE"], "oauth-m2m");

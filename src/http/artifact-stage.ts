@@ -1,0 +1,159 @@
+import type { IncomingMessage as Request, ServerResponse as Response } from "node:http";
+import { readJsonBody } from "../attribution/read-json-body.js";
+import { modelVersionLocation, rewriteLocations, toClientLocation, toDatabricksLocation } from "../artifacts/artifact-locations.js";
+import { type ArtifactCall, type ArtifactService, UPLOAD_PART_ROUTE } from "../artifacts/artifact-service.js";
+import { GatewayError } from "../errors.js";
+import type { Next as NextFunction } from "./pipeline.js";
+import { contextOf } from "./request-context.js";
+
+export interface ArtifactStageDependencies {
+  /** Databricks mode only: in local mode the child serves its own artifact store. */
+  service: ArtifactService | undefined;
+}
+
+/**
+ * Operations whose answers can carry an artifact location (a run's artifact_uri, an
+ * experiment's artifact_location, a logged model's, a model version's source, a listing's
+ * root_uri, and the UI's GraphQL run queries).
+ */
+const LOCATION_OPERATIONS: ReadonlySet<string> = new Set([
+  "CreateRun",
+  "GetRun",
+  "UpdateRun",
+  "SearchRuns",
+  "RestoreRun",
+  "CreateExperiment",
+  "GetExperiment",
+  "GetExperimentByName",
+  "SearchExperiments",
+  "CreateLoggedModel",
+  "GetLoggedModel",
+  "SearchLoggedModels",
+  "FinalizeLoggedModel",
+  "CreateModelVersion",
+  "GetModelVersion",
+  "UpdateModelVersion",
+  "SearchModelVersions",
+  "GetModelVersionByAlias",
+  "TransitionModelVersionStage",
+  "GetLatestVersions",
+  "CreateRegisteredModel",
+  "GetRegisteredModel",
+  "UpdateRegisteredModel",
+  "RenameRegisteredModel",
+  "SearchRegisteredModels",
+  "ListArtifacts",
+  "Graphql",
+]);
+
+/** Operations whose request may carry a location a client was shown, mapped back before MLflow sees it. */
+const LOCATION_FIELDS_IN: Readonly<Record<string, string>> = { CreateModelVersion: "source", CreateExperiment: "artifact_location" };
+
+/** MLflow routes that hand out raw storage URLs; through the app they would bypass it. */
+const RAW_STORAGE_OPERATIONS: ReadonlySet<string> = new Set(["CreatePresignedUploadUrl", "CreatePresignedDownloadUrl"]);
+
+/**
+ * Databricks mode: what clients see of artifact locations resolves through the app
+ * (artifacts/artifact-locations.ts), both ways. Answers are rewritten after the child
+ * answers (proxy/relay-response.ts); requests before they are forwarded.
+ */
+export function artifactLocations(deps: ArtifactStageDependencies) {
+  return function artifactLocations(req: Request, _res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    const route = context.route;
+    if (deps.service === undefined || route === undefined || isProxiedArtifactRoute(route.route.path)) return next();
+    const operation = route.route.operation;
+    if (RAW_STORAGE_OPERATIONS.has(operation)) {
+      next(
+        new GatewayError(
+          "NOT_SUPPORTED",
+          `${operation} is not available through the app: artifacts move through the app's own URL (mlflow-artifacts:/...).`,
+        ),
+      );
+      return;
+    }
+    if (operation === "GetServerInfo") {
+      // Chunked transfers need the caller's own token on every part (see ArtifactService).
+      const chunked = deps.service.chunkedTransfers(context.callerToken);
+      context.rewriteAnswer = (body) => ({ ...(body as object), multipart_uploads_enabled: chunked, multipart_downloads_enabled: chunked });
+    } else if (operation === "GetModelVersionDownloadUri") {
+      const query = new URL(req.url ?? "/", "http://gateway.invalid").searchParams;
+      const name = query.get("name") ?? "";
+      const version = query.get("version") ?? "";
+      if (/^[^./\s]+\.[^./\s]+\.[^./\s]+$/.test(name) && /^\d{1,10}$/.test(version)) {
+        context.rewriteAnswer = (body) => ({ ...(body as object), artifact_uri: modelVersionLocation(name.toLowerCase(), version) });
+      }
+    } else if (LOCATION_OPERATIONS.has(operation)) {
+      context.rewriteAnswer = (body) => rewriteLocations(body, toClientLocation);
+    }
+    const field = LOCATION_FIELDS_IN[operation];
+    if (field === undefined) return next();
+    mapRequestLocation(req, field).then(() => next(), next);
+  };
+}
+
+async function mapRequestLocation(req: Request, field: string): Promise<void> {
+  const context = contextOf(req);
+  let body = context.parsedBody as Record<string, unknown> | undefined;
+  if (body === undefined) {
+    const read = await readJsonBody(req);
+    body = read.parsed;
+    context.bytesIn = read.raw.length;
+    context.replacementBody = read.raw;
+    context.parsedBody = body;
+  }
+  const value = body[field];
+  if (typeof value !== "string") return;
+  const mapped = toDatabricksLocation(value);
+  if (mapped === value) return;
+  const rewritten = { ...body, [field]: mapped };
+  context.parsedBody = rewritten;
+  context.replacementBody = Buffer.from(JSON.stringify(rewritten));
+}
+
+/** Databricks mode: MLflow's proxied-artifact API, answered by the artifact service (or, for model versions' files, the child). */
+export function artifacts(deps: ArtifactStageDependencies) {
+  return function artifacts(req: Request, res: Response, next: NextFunction): void {
+    const context = contextOf(req);
+    const route = context.route;
+    const { service } = deps;
+    if (service === undefined || route === undefined || !isProxiedArtifactRoute(route.route.path)) return next();
+    const url = req.url ?? "/";
+    const queryAt = url.indexOf("?");
+    const call: ArtifactCall = {
+      operation: route.route.operation,
+      params: route.params,
+      query: new URLSearchParams(queryAt === -1 ? "" : url.slice(queryAt + 1)),
+      owner: context.identity?.subject ?? "",
+      callerToken: context.callerToken,
+      origin: originOf(req, context.forwardedHost, context.forwardedProto),
+      audit: { objects: {}, bytesIn: 0, bytesOut: 0 },
+    };
+    const settle = (): void => {
+      context.auditObjects = call.audit.objects;
+      context.bytesIn += call.audit.bytesIn;
+      context.bytesOut += call.audit.bytesOut;
+    };
+    service.handle(call, req, res).then(
+      (outcome) => {
+        settle();
+        if (outcome !== "answered") next();
+      },
+      (error: unknown) => {
+        settle();
+        next(error);
+      },
+    );
+  };
+}
+
+function isProxiedArtifactRoute(path: string): boolean {
+  return path.includes("/mlflow-artifacts/") || path === UPLOAD_PART_ROUTE.path;
+}
+
+/** The app's URL as the client addressed it: the front door's host, https unless it said otherwise. */
+function originOf(req: Request, forwardedHost: string | undefined, forwardedProto: string | undefined): string {
+  const host = forwardedHost ?? req.headers.host ?? "localhost";
+  const proto = forwardedProto === "http" || forwardedProto === "https" ? forwardedProto : forwardedHost === undefined ? "http" : "https";
+  return `${proto}://${host}`;
+}
