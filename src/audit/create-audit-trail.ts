@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { AuditConfig } from "../config/audit-config.js";
+import { FilesClient } from "../databricks/files-client.js";
 import type { WorkspaceClient } from "../databricks/workspace-client.js";
 import type { Logger } from "../log/create-logger.js";
 import { AuditTrail, newStreamId } from "./audit-trail.js";
@@ -9,7 +10,6 @@ import type { AuditSink } from "./sinks/audit-sink.js";
 import { FileSink } from "./sinks/file-sink.js";
 import { StdoutSink } from "./sinks/stdout-sink.js";
 import { VolumeSink } from "./sinks/volume-sink.js";
-import { putVolumeObject } from "./volume-put.js";
 
 const LOCAL_KEY_FILE = "hmac.key";
 
@@ -38,6 +38,7 @@ export function createAuditTrail(config: AuditConfig, deps: { workspace: Workspa
         const { workspace } = deps;
         if (workspace === undefined || config.volumePath === undefined)
           throw new Error("the volume sink needs Databricks mode and GATEWAY_AUDIT_VOLUME");
+        const files = new FilesClient(workspace);
         sinks.push(
           new VolumeSink({
             volumePath: config.volumePath,
@@ -46,7 +47,8 @@ export function createAuditTrail(config: AuditConfig, deps: { workspace: Workspa
             batchMaxEvents: config.batchMaxEvents,
             batchIntervalMs: config.batchIntervalMs,
             spoolMaxBytes: config.spoolMaxBytes,
-            put: (objectPath, body, timeoutMs) => putVolumeObject(workspace, objectPath, body, timeoutMs),
+            // Each batch replaces any object of the same name: a batch re-sent after an unacknowledged success lands on itself.
+            put: (objectPath, body, timeoutMs) => files.upload(objectPath, body, body.length, { timeoutMs }),
             onEvent: (level, message, meta) => logger.log(level, message, { sink: "volume", ...meta }),
           }),
         );

@@ -3,12 +3,11 @@ import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import { setTimeout as sleep } from "node:timers/promises";
 import { readDatabricks } from "../config/databricks-config.js";
 import { type ConfigProblem, type Env, EnvReader } from "../config/env-reader.js";
 import { formatProblems } from "../config/load-config.js";
-import { readDatabricksError, WorkspaceClient, WorkspaceError } from "../databricks/workspace-client.js";
+import { FilesApiError, FilesClient } from "../databricks/files-client.js";
+import { WorkspaceClient, WorkspaceError } from "../databricks/workspace-client.js";
 
 /**
  * Where audit lines are read from: local files and directories (the file sink), or a
@@ -68,12 +67,6 @@ const LOCAL_NAME = /^audit-(\d{4}-\d{2}-\d{2})-(.+)-(\d{4})\.jsonl$/;
 const VOLUME_NAME = /^(.+)-(\d{8})\.jsonl$/;
 const VOLUME_PATH = /^\/Volumes\/[^/]+\/[^/]+\/[^/]+(?:\/.*)?$/;
 const DEFAULT_PAGE_SIZE = 1000;
-/** A batch object is small, but a slow link should not fail a month-long verify. */
-const VOLUME_DOWNLOAD_TIMEOUT_MS = 300_000;
-/** Throttling and 5xx answers are retried this often, waiting 1 s, 2 s, 4 s. */
-const VOLUME_RETRIES = 3;
-const VOLUME_RETRY_BASE_MS = 1_000;
-const RETRIED: ReadonlySet<string> = new Set(["rate-limited", "workspace-error", "unreachable"]);
 
 /** Resolves every source to its files, ordered; nothing is read yet. */
 export async function openAuditSources(sources: readonly string[], options: AuditSourceOptions = {}): Promise<AuditSources> {
@@ -189,6 +182,7 @@ function volumePath(raw: string, given: string): string {
 class VolumeReader {
   readonly #options: AuditSourceOptions;
   #client: WorkspaceClient | undefined;
+  #filesClient: FilesClient | undefined;
 
   constructor(options: AuditSourceOptions) {
     this.#options = options;
@@ -209,52 +203,36 @@ class VolumeReader {
   }
 
   async *readLines(file: string): AsyncGenerator<AuditLine> {
-    const response = await this.#call(`/api/2.0/fs/files${encodePath(file)}`, { signal: AbortSignal.timeout(VOLUME_DOWNLOAD_TIMEOUT_MS) }, file);
-    if (response.body === null) return;
-    yield* numberLines(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), file);
+    const download = await this.#files(file)
+      .download(file)
+      .catch((error: unknown) => this.#failed(error, file));
+    yield* numberLines(Readable.fromWeb(download.body), file);
   }
 
   async #listDirectory(dir: string): Promise<{ path: string; isDirectory: boolean }[]> {
-    const entries: { path: string; isDirectory: boolean }[] = [];
-    let pageToken: string | undefined;
-    do {
-      const query = new URLSearchParams({ page_size: String(this.#options.pageSize ?? DEFAULT_PAGE_SIZE) });
-      if (pageToken !== undefined) query.set("page_token", pageToken);
-      const response = await this.#call(`/api/2.0/fs/directories${encodePath(dir)}?${query.toString()}`, {}, dir);
-      const page = (await response.json()) as { contents?: { path?: string; name?: string; is_directory?: boolean }[]; next_page_token?: string };
-      for (const entry of page.contents ?? []) {
-        const entryPath = (entry.path ?? `${dir}/${entry.name ?? ""}`).replace(/\/+$/, "");
-        entries.push({ path: entryPath, isDirectory: entry.is_directory === true });
-      }
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken !== undefined);
-    return entries;
+    const entries = await this.#files(dir)
+      .list(dir, { pageSize: this.#options.pageSize ?? DEFAULT_PAGE_SIZE })
+      .catch((error: unknown) => this.#failed(error, dir));
+    if (entries === undefined) throw new AuditSourceError("SOURCE_NOT_FOUND", `${dir} does not exist in ${this.#workspace(dir).host}`);
+    return entries.map((entry) => ({ path: entry.path.replace(/\/+$/, ""), isDirectory: entry.isDir }));
   }
 
-  /** One Files API call; throttling and server errors are retried, everything else is a typed error. */
-  async #call(apiPath: string, init: RequestInit, subject: string): Promise<Response> {
-    const client = this.#workspace(subject);
-    for (let attempt = 0; ; attempt += 1) {
-      let response: Response;
-      try {
-        response = await client.request(apiPath, init);
-      } catch (error) {
-        if (error instanceof WorkspaceError && RETRIED.has(error.failure) && attempt < VOLUME_RETRIES) {
-          await sleep(VOLUME_RETRY_BASE_MS * 2 ** attempt);
-          continue;
-        }
-        const reason = error instanceof WorkspaceError ? error.message : codeOf(error);
-        throw new AuditSourceError("WORKSPACE_FAILED", `cannot read ${subject} from ${client.host}: ${reason}`, { cause: error });
-      }
-      if (response.status === 404) throw new AuditSourceError("SOURCE_NOT_FOUND", `${subject} does not exist in ${client.host}`);
-      if (!response.ok) {
-        throw new AuditSourceError(
-          "WORKSPACE_FAILED",
-          `reading ${subject} from ${client.host} answered ${response.status}${await errorCodeOf(response)}`,
-        );
-      }
-      return response;
+  /** The Files API retries throttling and server errors itself; what still fails is a typed error. */
+  #failed(error: unknown, subject: string): never {
+    const host = this.#workspace(subject).host;
+    if (error instanceof FilesApiError && error.status === 404)
+      throw new AuditSourceError("SOURCE_NOT_FOUND", `${subject} does not exist in ${host}`);
+    if (error instanceof FilesApiError) {
+      const code = error.error.code === undefined ? "" : ` (${error.error.code})`;
+      throw new AuditSourceError("WORKSPACE_FAILED", `reading ${subject} from ${host} answered ${error.status}${code}`, { cause: error });
     }
+    const reason = error instanceof WorkspaceError ? error.message : codeOf(error);
+    throw new AuditSourceError("WORKSPACE_FAILED", `cannot read ${subject} from ${host}: ${reason}`, { cause: error });
+  }
+
+  #files(subject: string): FilesClient {
+    this.#filesClient ??= new FilesClient(this.#workspace(subject));
+    return this.#filesClient;
   }
 
   /** Configured on first use, with the gateway's own rules, so local-only runs need no credentials. */
@@ -268,19 +246,6 @@ class VolumeReader {
     this.#client = new WorkspaceClient(config);
     return this.#client;
   }
-}
-
-function encodePath(workspacePath: string): string {
-  return workspacePath
-    .split("/")
-    .map((segment) => encodeURIComponent(segment))
-    .join("/");
-}
-
-/** Databricks errors carry a stable `error_code`; the message may quote request data, so only the code is shown. */
-async function errorCodeOf(response: Response): Promise<string> {
-  const { code } = await readDatabricksError(response);
-  return code === undefined ? "" : ` (${code})`;
 }
 
 function codeOf(error: unknown): string {

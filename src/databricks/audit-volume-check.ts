@@ -1,6 +1,7 @@
 import type { Logger } from "../log/create-logger.js";
 import type { ReadinessCheck } from "../readiness.js";
-import { readDatabricksError, WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
+import { FilesApiError, FilesClient } from "./files-client.js";
+import { readDatabricksError, WORKSPACE_TIMEOUT_MS, WorkspaceError, type WorkspaceClient } from "./workspace-client.js";
 
 /** A usable volume is re-checked this often (two small calls). */
 export const VOLUME_CHECK_INTERVAL_OK_MS = 5 * 60_000;
@@ -99,15 +100,29 @@ export class AuditVolumeCheck implements ReadinessCheck {
     }
     if (!info.ok) throw new Error(`reading the audit volume ${fullName} answered ${info.status}${await codeSuffix(info)}`);
     await info.body?.cancel();
-    const probePath = `${this.volumePath}/${PROBE_NAME}`.split("/").map(encodeURIComponent).join("/");
-    const write = await this.#call(
-      `/api/2.0/fs/files${probePath}?overwrite=true`,
-      { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: `gateway write check ${new Date().toISOString()}\n` },
-      `write the audit volume ${fullName} (GRANT WRITE VOLUME ON VOLUME ${fullName} to the app's service principal)`,
-    );
-    if (!write.ok) throw new Error(`writing the audit volume ${fullName} answered ${write.status}${await codeSuffix(write)}`);
-    await write.body?.cancel();
+    await this.#writeProbe(fullName);
     return `the audit volume ${fullName} exists and the service principal can write ${this.volumePath}`;
+  }
+
+  /** Writes the probe object through the Files API, as the audit sink writes its batches. */
+  async #writeProbe(fullName: string): Promise<void> {
+    const body = Buffer.from(`gateway write check ${new Date().toISOString()}\n`);
+    try {
+      await new FilesClient(this.client).upload(`${this.volumePath}/${PROBE_NAME}`, body, body.length, { timeoutMs: WORKSPACE_TIMEOUT_MS });
+    } catch (error) {
+      if (error instanceof FilesApiError && error.status === 403) {
+        throw new Error(
+          `the app's service principal may not write the audit volume ${fullName} (GRANT WRITE VOLUME ON VOLUME ${fullName} to the app's service principal)`,
+        );
+      }
+      if (error instanceof FilesApiError && error.status !== 429 && error.status < 500) {
+        throw new Error(
+          `writing the audit volume ${fullName} answered ${error.status}${error.error.code === undefined ? "" : ` ${error.error.code}`}`,
+        );
+      }
+      // Throttling, 5xx, an unreachable workspace or a token problem: nothing about the volume's setup.
+      throw new TransientProblem(`cannot check the audit volume: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** A call whose 403 means "the service principal may not <what>"; other failures say what the workspace answered. */

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { type DatabricksErrorBody, readDatabricksError, type WorkspaceClient } from "./workspace-client.js";
+import { type DatabricksErrorBody, readDatabricksError, type WorkspaceClient, WorkspaceError } from "./workspace-client.js";
 
 /**
  * The gateway's one client for the Databricks Files API (`/api/2.0/fs/files`,
@@ -107,8 +107,9 @@ export class FilesClient {
    * retried: the stream cannot be sent twice. A body that ends early or fails aborts the
    * request, and the workspace keeps nothing of it.
    */
-  async upload(path: string, body: Readable | Buffer, length: number): Promise<void> {
+  async upload(path: string, body: Readable | Buffer, length: number, options: { timeoutMs?: number } = {}): Promise<void> {
     const idle = new IdleAbort(TRANSFER_IDLE_TIMEOUT_MS);
+    const signal = options.timeoutMs === undefined ? idle.signal : AbortSignal.any([idle.signal, AbortSignal.timeout(options.timeoutMs)]);
     const stream = Buffer.isBuffer(body) ? body : idle.watchNode(body);
     let response: Response;
     try {
@@ -117,12 +118,13 @@ export class FilesClient {
         headers: { "content-type": "application/octet-stream", "content-length": String(length) },
         body: stream as RequestInit["body"],
         duplex: "half",
-        signal: idle.signal,
+        signal,
       });
     } finally {
       idle.stop();
     }
     await expectOk(response, path, "write");
+    await response.body?.cancel();
   }
 
   /** Kind and size of what is at `path`, or undefined when nothing is. */
@@ -141,12 +143,15 @@ export class FilesClient {
   }
 
   /** The entries of a directory, every page; undefined when the directory does not exist. */
-  async list(path: string): Promise<FileEntry[] | undefined> {
+  async list(path: string, options: { pageSize?: number } = {}): Promise<FileEntry[] | undefined> {
     const entries: FileEntry[] = [];
     let pageToken: string | undefined;
     do {
-      const query = pageToken === undefined ? "" : `?page_token=${encodeURIComponent(pageToken)}`;
-      const response = await this.#control(`/api/2.0/fs/directories${encodeWorkspacePath(path)}${query}`, {}, path, "read", [404]);
+      const query = new URLSearchParams();
+      if (options.pageSize !== undefined) query.set("page_size", String(options.pageSize));
+      if (pageToken !== undefined) query.set("page_token", pageToken);
+      const suffix = query.size === 0 ? "" : `?${query.toString()}`;
+      const response = await this.#control(`/api/2.0/fs/directories${encodeWorkspacePath(path)}${suffix}`, {}, path, "read", [404]);
       if (response.status === 404) {
         await response.body?.cancel();
         return undefined;
@@ -268,7 +273,17 @@ export class FilesClient {
   async #control(apiPath: string, init: RequestInit, path: string, access: "read" | "write", accept: number[] = []): Promise<Response> {
     const deadline = Date.now() + RETRY_BUDGET_MS;
     for (let attempt = 1; ; attempt += 1) {
-      const response = await this.#workspace.send(apiPath, { ...init, signal: init.signal ?? AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+      let response: Response;
+      try {
+        response = await this.#workspace.send(apiPath, { ...init, signal: init.signal ?? AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
+      } catch (error) {
+        // A connection that failed is tried again like a 503; a refused token is not.
+        const pauseMs = 250 * 2 ** (attempt - 1);
+        if (!(error instanceof WorkspaceError) || error.failure !== "unreachable" || attempt >= MAX_ATTEMPTS || Date.now() + pauseMs > deadline)
+          throw error;
+        await this.#sleep(pauseMs);
+        continue;
+      }
       if (response.ok || accept.includes(response.status)) return response;
       const retryAfter = retryAfterSeconds(response.headers.get("retry-after"));
       const pauseMs = retryAfter !== undefined ? retryAfter * 1000 : 250 * 2 ** (attempt - 1);
