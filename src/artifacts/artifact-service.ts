@@ -42,8 +42,8 @@ export interface ArtifactCall {
   callerToken: string | undefined;
   /** scheme://host the client addressed, for absolute part URLs. */
   origin: string;
-  /** Facts for the audit event. */
-  audit: { objects: AuditObjects; bytesIn: number; bytesOut: number };
+  /** Facts for the audit event, updated in place as the call proceeds (the event may be written before it settles). */
+  audit: { readonly objects: AuditObjects; bytesIn: number; bytesOut: number };
 }
 
 /** "forward": the child answers (model versions' files); otherwise the service answered. */
@@ -226,7 +226,7 @@ export class ArtifactService {
         `Part ${String(call.params["part_number"]).slice(0, 20)} is not one of this upload's ${upload.numParts} parts.`,
       );
     }
-    call.audit.objects = { ...call.audit.objects, ...objectsOf(upload.target) };
+    Object.assign(call.audit.objects, objectsOf(upload.target));
     const length = declaredLength(req);
     const counter = countBytes((n) => (call.audit.bytesIn += n));
     req.pipe(counter);
@@ -246,7 +246,7 @@ export class ArtifactService {
     const body = await readJsonBody(req);
     call.audit.bytesIn += body.raw.length;
     const upload = this.#uploads.get(uploadIdOf(body.parsed), call.owner);
-    call.audit.objects = { ...call.audit.objects, ...objectsOf(upload.target) };
+    Object.assign(call.audit.objects, objectsOf(upload.target));
     const missing = Array.from({ length: upload.numParts }, (_, index) => index + 1).filter((n) => !upload.parts.has(n));
     if (missing.length > 0) {
       throw new GatewayError(
@@ -265,7 +265,7 @@ export class ArtifactService {
     const body = await readJsonBody(req);
     call.audit.bytesIn += body.raw.length;
     const upload = this.#uploads.get(uploadIdOf(body.parsed), call.owner);
-    call.audit.objects = { ...call.audit.objects, ...objectsOf(upload.target) };
+    Object.assign(call.audit.objects, objectsOf(upload.target));
     this.#uploads.close(upload.id);
     await this.#files.abortMultipart(upload.workspacePath, upload.sessionToken).catch((error: unknown) => this.#fail(error, upload.target));
     sendJson(res, 200, {}, call);
@@ -309,7 +309,7 @@ export class ArtifactService {
   /** Parses the path, names its objects for the audit trail, and confirms a run's or logged model's ownership. */
   async #target(artifactPath: string, call: ArtifactCall): Promise<ArtifactTarget> {
     const target = parseArtifactTarget(artifactPath);
-    call.audit.objects = { ...call.audit.objects, ...objectsOf(target) };
+    Object.assign(call.audit.objects, objectsOf(target));
     if (target.kind !== "model-version") await this.#owners.confirm(target);
     return target;
   }

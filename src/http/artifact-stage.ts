@@ -1,5 +1,6 @@
 import type { IncomingMessage as Request, ServerResponse as Response } from "node:http";
 import { readJsonBody } from "../attribution/read-json-body.js";
+import type { AuditObjects } from "../audit/audit-event.js";
 import { modelVersionLocation, rewriteLocations, toClientLocation, toDatabricksLocation } from "../artifacts/artifact-locations.js";
 import { type ArtifactCall, type ArtifactService, UPLOAD_PART_ROUTE } from "../artifacts/artifact-service.js";
 import { GatewayError } from "../errors.js";
@@ -120,6 +121,25 @@ export function artifacts(deps: ArtifactStageDependencies) {
     if (service === undefined || route === undefined || !isProxiedArtifactRoute(route.route.path)) return next();
     const url = req.url ?? "/";
     const queryAt = url.indexOf("?");
+    // The audit event is written when the response closes, which can come before the
+    // service's promise settles: the call's audit facts are the request context's own.
+    const objects: AuditObjects = {};
+    context.auditObjects = objects;
+    const audit = {
+      objects,
+      get bytesIn(): number {
+        return context.bytesIn;
+      },
+      set bytesIn(value: number) {
+        context.bytesIn = value;
+      },
+      get bytesOut(): number {
+        return context.bytesOut;
+      },
+      set bytesOut(value: number) {
+        context.bytesOut = value;
+      },
+    };
     const call: ArtifactCall = {
       operation: route.route.operation,
       params: route.params,
@@ -127,23 +147,11 @@ export function artifacts(deps: ArtifactStageDependencies) {
       owner: context.identity?.subject ?? "",
       callerToken: context.callerToken,
       origin: originOf(req, context.forwardedHost, context.forwardedProto),
-      audit: { objects: {}, bytesIn: 0, bytesOut: 0 },
+      audit,
     };
-    const settle = (): void => {
-      context.auditObjects = call.audit.objects;
-      context.bytesIn += call.audit.bytesIn;
-      context.bytesOut += call.audit.bytesOut;
-    };
-    service.handle(call, req, res).then(
-      (outcome) => {
-        settle();
-        if (outcome !== "answered") next();
-      },
-      (error: unknown) => {
-        settle();
-        next(error);
-      },
-    );
+    service.handle(call, req, res).then((outcome) => {
+      if (outcome !== "answered") next();
+    }, next);
   };
 }
 

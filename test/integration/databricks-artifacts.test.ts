@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
+import type { AuditEventRecord } from "../../src/audit/audit-record.js";
 import { readAuditEvents } from "../support/audit-files.js";
 import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
@@ -104,8 +105,11 @@ describe("a training pipeline with only a token for the app", () => {
     assert.match(backing.run.info.artifact_uri, /^(file|dbfs):/);
   });
 
-  it("audits each artifact call with its run or model, path and bytes", () => {
-    const events = readAuditEvents(auditDir);
+  it("audits each artifact call with its run or model, path and bytes", async () => {
+    // Events are written as each call closes; wait until the pipeline's last download is on disk.
+    const events = await waitForEvents((all) =>
+      all.some((e) => e.action === "DownloadArtifact" && e.objects.run_id === pipeline.run_id && e.objects.artifact_path === "big.bin"),
+    );
     const bigUpload = events.find((e) => e.action === "UploadArtifact" && e.objects.artifact_path === "big.bin");
     assert.ok(bigUpload, "the 200 MB upload has its event");
     assert.equal(bigUpload.objects.run_id, pipeline.run_id);
@@ -142,7 +146,8 @@ describe("a training pipeline with only a token for the app", () => {
     const longest = Math.max(...frontDoor.forwarded.map((f) => f.durationMs ?? 0));
     assert.ok(longest < REQUEST_TIME_LIMIT_MS, `longest request ${longest} ms`);
     assert.ok(!frontDoor.forwarded.some((f) => f.cutOff), "the front door cut no request");
-    const parts = readAuditEvents(auditDir).filter((e) => e.action === "UploadArtifactPart" && e.objects.run_id === result.run_id);
+    const isPart = (e: AuditEventRecord): boolean => e.action === "UploadArtifactPart" && e.objects.run_id === result.run_id;
+    const parts = (await waitForEvents((all) => all.filter(isPart).length >= 32)).filter(isPart);
     assert.equal(parts.length, 32, "1 GiB in 32 MB parts");
     for (const part of parts) assert.ok(part.bytes_in <= PART_BYTES);
     assert.ok(growthMb < 64, `RSS grew by ${growthMb} MB`);
@@ -271,6 +276,16 @@ describe("artifact requests the gateway refuses before the workspace sees them",
     assert.ok(await workspace.getRunArtifact(pipeline.run_id, "small.txt"));
   });
 });
+
+/** The audit events once `ready` holds for them (the file sink writes as calls close), within 20 s. */
+async function waitForEvents(ready: (events: AuditEventRecord[]) => boolean): Promise<AuditEventRecord[]> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const events = readAuditEvents(auditDir);
+    if (ready(events) || Date.now() > deadline) return events;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 /** Samples a process's resident memory; stop() answers the growth over the first sample, in MB. */
 function sampleRss(pid: number): { stop(): number } {

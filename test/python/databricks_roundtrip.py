@@ -3,6 +3,7 @@ registry URI, authenticated with a user's token (MLFLOW_TRACKING_TOKEN).
 
 Usage: python databricks_roundtrip.py <gateway or front door url> track <experiment name>
        python databricks_roundtrip.py <gateway or front door url> register <uc model name> <run id> <source>
+       python databricks_roundtrip.py <gateway or front door url> artifacts <run id>
 Phase "track" creates an experiment (a plain name or a workspace path) and a run with
 params, metrics and tags; the test then
 writes the run's model files into the workspace (as a notebook would) and calls phase
@@ -51,3 +52,26 @@ elif phase == "register":
         "statuses": [client.get_model_version(model_name, v).status for v in (first.version, second.version)],
         "alias_version": by_alias.version,
     }))
+elif phase == "artifacts":
+    # A text file and a PNG image logged through the app (the client streams them to the gateway).
+    import os
+    import struct
+    import tempfile
+    import zlib
+
+    run_id = sys.argv[3]
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "readme.txt"), "w") as f:
+        f.write("logged through the app\n")
+    width, height = 32, 16
+    rows = b"".join(b"\x00" + bytes([200, 40, 40]) * width for _ in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    with open(os.path.join(folder, "plot.png"), "wb") as f:
+        f.write(png)
+    client.log_artifacts(run_id, folder, artifact_path="through-app")
+    print(json.dumps({"listed": sorted(a.path for a in client.list_artifacts(run_id, "through-app"))}))
