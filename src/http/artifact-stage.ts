@@ -76,7 +76,14 @@ export function artifactLocations(deps: ArtifactStageDependencies) {
     if (operation === "GetServerInfo") {
       // Chunked transfers need the caller's own token on every part (see ArtifactService).
       const chunked = deps.service.chunkedTransfers(context.callerToken);
-      context.rewriteAnswer = (body) => ({ ...(body as object), multipart_uploads_enabled: chunked, multipart_downloads_enabled: chunked });
+      // MLflow's raw presigned-upload routes answer 501 through the app (RAW_STORAGE_OPERATIONS): say so up front.
+      context.rewriteAnswer = (body) => ({
+        ...(body as object),
+        multipart_uploads_enabled: chunked,
+        multipart_downloads_enabled: chunked,
+        presigned_upload_run_id_supported: false,
+        presigned_upload_model_id_supported: false,
+      });
     } else if (operation === "GetModelVersionDownloadUri") {
       const query = new URL(req.url ?? "/", "http://gateway.invalid").searchParams;
       const name = query.get("name") ?? "";

@@ -105,6 +105,39 @@ describe("a training pipeline with only a token for the app", () => {
     assert.match(backing.run.info.artifact_uri, /^(file|dbfs):/);
   });
 
+  it("tells each caller what the app can do with artifacts (server-info)", async () => {
+    const answer = await fetch(`${frontDoor.url}/api/3.0/mlflow/server-info`, { headers: { authorization: `Bearer ${aliceToken}` } });
+    const info = (await answer.json()) as Record<string, unknown>;
+    // The front door forwards Alice's token (user authorization), so parts and ranges can carry it.
+    assert.equal(info["multipart_uploads_enabled"], true);
+    assert.equal(info["multipart_downloads_enabled"], true);
+    // Raw storage URLs would bypass the app: not offered.
+    assert.equal(info["presigned_upload_run_id_supported"], false);
+    assert.equal(info["presigned_upload_model_id_supported"], false);
+  });
+
+  it("offers no chunked transfers to a caller whose token the app does not receive, so the client sends one request", async () => {
+    // The same app without user authorization: the front door keeps the caller's token to itself.
+    const plainDoor = await startFrontDoor({ upstream: gateway.url, workspace });
+    try {
+      const headers = { authorization: `Bearer ${aliceToken}`, "content-type": "application/json" };
+      const info = (await (await fetch(`${plainDoor.url}/api/3.0/mlflow/server-info`, { headers })).json()) as Record<string, unknown>;
+      assert.equal(info["multipart_uploads_enabled"], false);
+      assert.equal(info["multipart_downloads_enabled"], false);
+      const root = `databricks/mlflow-tracking/${pipeline.experiment_id}/${pipeline.run_id}/artifacts`;
+      const create = await fetch(`${plainDoor.url}/api/2.0/mlflow-artifacts/mpu/create/${root}`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ path: "/tmp/big.bin", num_parts: 3 }),
+      });
+      assert.equal(create.status, 501);
+      // MLflow's client falls back to a single PUT on exactly this message (mlflow/exceptions.py).
+      assert.match(((await create.json()) as { message: string }).message, /^Multipart upload is not supported for the current artifact repository/);
+    } finally {
+      await plainDoor.close();
+    }
+  });
+
   it("audits each artifact call with its run or model, path and bytes", async () => {
     // Events are written as each call closes; wait until the pipeline's last download is on disk.
     const events = await waitForEvents((all) =>
