@@ -16,7 +16,7 @@ import {
   workspaceRoot,
 } from "./artifact-locations.js";
 import { type ArtifactOwners, describe } from "./artifact-owners.js";
-import { MAX_PARTS, type MultipartUploads } from "./multipart-uploads.js";
+import { MAX_PARTS, type MultipartUpload, type MultipartUploads } from "./multipart-uploads.js";
 
 /** The gateway's own route for the parts of a multipart upload (MLflow's client PUTs each part to the URL it is given). */
 export const UPLOAD_PART_ROUTE = {
@@ -167,12 +167,7 @@ export class ArtifactService {
   async #upload(call: ArtifactCall, req: IncomingMessage, res: ServerResponse): Promise<ArtifactOutcome> {
     const target = await this.#writable(call.params["artifact_path"] ?? "", call);
     if (target.path === "") throw new GatewayError("PATH_REJECTED", `Name the file to write under ${describe(target)}.`);
-    const length = declaredLength(req);
-    const counter = countBytes((n) => (call.audit.bytesIn += n));
-    req.pipe(counter);
-    req.once("error", (error) => counter.destroy(error));
-    // A client that leaves midway aborts the workspace's request: nothing is written under the name.
-    req.once("aborted", () => counter.destroy(new Error("the client closed the upload")));
+    const { counter, length } = incomingBody(req, call);
     await this.#files.upload(`${workspaceRoot(target)}/${target.path}`, counter, length).catch((error: unknown) => this.#fail(error, target));
     sendJson(res, 200, {}, call);
     return "answered";
@@ -227,11 +222,7 @@ export class ArtifactService {
       );
     }
     Object.assign(call.audit.objects, objectsOf(upload.target));
-    const length = declaredLength(req);
-    const counter = countBytes((n) => (call.audit.bytesIn += n));
-    req.pipe(counter);
-    req.once("error", (error) => counter.destroy(error));
-    req.once("aborted", () => counter.destroy(new Error("the client closed the upload")));
+    const { counter, length } = incomingBody(req, call);
     const url = await this.#files
       .partUrl(upload.workspacePath, upload.sessionToken, partNumber)
       .catch((error: unknown) => this.#fail(error, upload.target));
@@ -243,10 +234,7 @@ export class ArtifactService {
   }
 
   async #completeUpload(call: ArtifactCall, req: IncomingMessage, res: ServerResponse): Promise<ArtifactOutcome> {
-    const body = await readJsonBody(req);
-    call.audit.bytesIn += body.raw.length;
-    const upload = this.#uploads.get(uploadIdOf(body.parsed), call.owner);
-    Object.assign(call.audit.objects, objectsOf(upload.target));
+    const upload = await this.#uploadNamedIn(call, req);
     const missing = Array.from({ length: upload.numParts }, (_, index) => index + 1).filter((n) => !upload.parts.has(n));
     if (missing.length > 0) {
       throw new GatewayError(
@@ -262,10 +250,7 @@ export class ArtifactService {
   }
 
   async #abortUpload(call: ArtifactCall, req: IncomingMessage, res: ServerResponse): Promise<ArtifactOutcome> {
-    const body = await readJsonBody(req);
-    call.audit.bytesIn += body.raw.length;
-    const upload = this.#uploads.get(uploadIdOf(body.parsed), call.owner);
-    Object.assign(call.audit.objects, objectsOf(upload.target));
+    const upload = await this.#uploadNamedIn(call, req);
     this.#uploads.close(upload.id);
     await this.#files.abortMultipart(upload.workspacePath, upload.sessionToken).catch((error: unknown) => this.#fail(error, upload.target));
     sendJson(res, 200, {}, call);
@@ -304,6 +289,15 @@ export class ArtifactService {
     };
     sendJson(res, 200, answer, call);
     return "answered";
+  }
+
+  /** The caller's open upload named by a complete/abort body, named in the audit event too. */
+  async #uploadNamedIn(call: ArtifactCall, req: IncomingMessage): Promise<MultipartUpload> {
+    const body = await readJsonBody(req);
+    call.audit.bytesIn += body.raw.length;
+    const upload = this.#uploads.get(uploadIdOf(body.parsed), call.owner);
+    Object.assign(call.audit.objects, objectsOf(upload.target));
+    return upload;
   }
 
   /** Parses the path, names its objects for the audit trail, and confirms a run's or logged model's ownership. */
@@ -368,6 +362,19 @@ function objectsOf(target: ArtifactTarget): AuditObjects {
   if (target.kind === "run") return { experiment_id: target.experimentId, run_id: target.runId, ...artifact };
   if (target.kind === "logged-model") return { experiment_id: target.experimentId, logged_model_id: target.modelId, ...artifact };
   return { model_name: target.name, version: target.version, ...artifact };
+}
+
+/**
+ * An upload's body, counted for the audit trail as it streams on. A client that leaves
+ * midway aborts the workspace's request: nothing is written under the name.
+ */
+function incomingBody(req: IncomingMessage, call: ArtifactCall): { counter: Transform; length: number } {
+  const length = declaredLength(req);
+  const counter = countBytes((n) => (call.audit.bytesIn += n));
+  req.pipe(counter);
+  req.once("error", (error) => counter.destroy(error));
+  req.once("aborted", () => counter.destroy(new Error("the client closed the upload")));
+  return { counter, length };
 }
 
 /** Uploads need their length up front: the workspace refuses a body of unknown size. */

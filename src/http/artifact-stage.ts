@@ -1,11 +1,10 @@
 import type { IncomingMessage as Request, ServerResponse as Response } from "node:http";
-import { readJsonBody } from "../attribution/read-json-body.js";
 import type { AuditObjects } from "../audit/audit-event.js";
 import { modelVersionLocation, rewriteLocations, toClientLocation, toDatabricksLocation } from "../artifacts/artifact-locations.js";
 import { type ArtifactCall, type ArtifactService, UPLOAD_PART_ROUTE } from "../artifacts/artifact-service.js";
 import { GatewayError } from "../errors.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf } from "./request-context.js";
+import { contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
 
 export interface ArtifactStageDependencies {
   /** Databricks mode only: in local mode the child serves its own artifact store. */
@@ -101,22 +100,11 @@ export function artifactLocations(deps: ArtifactStageDependencies) {
 }
 
 async function mapRequestLocation(req: Request, field: string): Promise<void> {
-  const context = contextOf(req);
-  let body = context.parsedBody as Record<string, unknown> | undefined;
-  if (body === undefined) {
-    const read = await readJsonBody(req);
-    body = read.parsed;
-    context.bytesIn = read.raw.length;
-    context.replacementBody = read.raw;
-    context.parsedBody = body;
-  }
+  const body = await jsonBodyOf(req);
   const value = body[field];
   if (typeof value !== "string") return;
   const mapped = toDatabricksLocation(value);
-  if (mapped === value) return;
-  const rewritten = { ...body, [field]: mapped };
-  context.parsedBody = rewritten;
-  context.replacementBody = Buffer.from(JSON.stringify(rewritten));
+  if (mapped !== value) replaceJsonBody(req, { ...body, [field]: mapped });
 }
 
 /** Databricks mode: MLflow's proxied-artifact API, answered by the artifact service (or, for model versions' files, the child). */

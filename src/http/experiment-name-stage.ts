@@ -1,11 +1,10 @@
 import type { IncomingMessage as Request, ServerResponse as Response } from "node:http";
-import { readJsonBody } from "../attribution/read-json-body.js";
 import { ensureExperimentFolder } from "../databricks/experiment-folder.js";
 import { parentFolder, resolveExperimentName } from "../databricks/experiment-names.js";
 import type { WorkspaceClient } from "../databricks/workspace-client.js";
 import type { Logger } from "../log/create-logger.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf } from "./request-context.js";
+import { contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
 
 export interface ExperimentNamesDependencies {
   /** The service principal's client; undefined in local mode, where names are free. */
@@ -61,26 +60,16 @@ async function mapBody(
   root: string,
   field: string,
 ): Promise<void> {
-  const context = contextOf(req);
-  let body = context.parsedBody as Record<string, unknown> | undefined;
-  if (body === undefined) {
-    const read = await readJsonBody(req);
-    body = read.parsed;
-    context.bytesIn = read.raw.length;
-    context.replacementBody = read.raw;
-    context.parsedBody = body;
-  }
+  const body = await jsonBodyOf(req);
   // An update without a new name (e.g. only tags) has nothing to map.
   if (field === "new_name" && body[field] === undefined) return;
   const resolved = resolveExperimentName(body[field], root, field);
   if (!resolved.mapped) return;
   await ensureExperimentFolder(workspace, parentFolder(resolved.path));
-  const rewritten = { ...body, [field]: resolved.path };
-  context.parsedBody = rewritten;
-  context.replacementBody = Buffer.from(JSON.stringify(rewritten));
+  replaceJsonBody(req, { ...body, [field]: resolved.path });
   res.setHeader(EXPERIMENT_PATH_HEADER, encodeURI(resolved.path));
   deps.logger.info("experiment name filed under the experiment root", {
-    requestId: context.requestId,
+    requestId: contextOf(req).requestId,
     name: String(body[field]).slice(0, 200),
     path: resolved.path,
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { readJsonBody } from "../attribution/read-json-body.js";
 import type { AuditObjects } from "../audit/audit-event.js";
 import type { Identity } from "../identity/identity.js";
 import type { Decision } from "../policy/policy.js";
@@ -104,6 +105,27 @@ export function contextOf(req: IncomingMessage): RequestContext {
 function firstHeader(value: string | string[] | undefined): string | undefined {
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined || first === "" ? undefined : first.slice(0, 256);
+}
+
+/**
+ * The request's JSON body for a stage that may rewrite it: read (and kept, to be forwarded
+ * as received) by the first stage that asks, the same parse for every later one.
+ */
+export async function jsonBodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const context = contextOf(req);
+  if (context.parsedBody !== undefined) return context.parsedBody as Record<string, unknown>;
+  const read = await readJsonBody(req);
+  context.bytesIn = read.raw.length;
+  context.replacementBody = read.raw;
+  context.parsedBody = read.parsed;
+  return read.parsed;
+}
+
+/** Forwards `body` instead of what the client sent (the audit trail reads it too). */
+export function replaceJsonBody(req: IncomingMessage, body: Record<string, unknown>): void {
+  const context = contextOf(req);
+  context.parsedBody = body;
+  context.replacementBody = Buffer.from(JSON.stringify(body));
 }
 
 export function elapsedMs(context: RequestContext): number {
