@@ -46,12 +46,19 @@ async function experimentsIn(ctx: EmulatorContext, folder: string): Promise<Expe
   return out;
 }
 
+/** object_id is a JSON number (int64); one JavaScript cannot write exactly is a bug here, not a rounding. */
+function objectIdNumber(id: string): number {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n)) throw new Error(`emulator: object id ${id} cannot be written exactly as a JSON number`);
+  return n;
+}
+
 function folderInfo(folder: Folder): Json {
-  return { object_type: "DIRECTORY", path: folder.path, object_id: Number(folder.objectId), resource_id: folder.objectId };
+  return { object_type: "DIRECTORY", path: folder.path, object_id: objectIdNumber(folder.objectId), resource_id: folder.objectId };
 }
 
 function experimentInfo(exp: ExperimentRef): Json {
-  return { object_type: "MLFLOW_EXPERIMENT", path: exp.name, object_id: Number(exp.id), resource_id: exp.id };
+  return { object_type: "MLFLOW_EXPERIMENT", path: exp.name, object_id: objectIdNumber(exp.id), resource_id: exp.id };
 }
 
 async function mkdirs(ctx: EmulatorContext, p: Principal, body: Json): Promise<Json> {
