@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors.js";
+import { assistantRefused } from "./assistant.js";
 import type { RouteMatch, RouteTable } from "../routes/route-table.js";
 
 /**
@@ -15,13 +16,8 @@ export function classifyRoute(table: RouteTable, method: string, path: string): 
       headers: { Allow: found.allowed.join(", ") },
     });
   }
-  if (found.service === "assistant") {
-    // mlflow/server/assistant/api.py accepts any caller from loopback, and every request
-    // the gateway forwards arrives from loopback: forwarding would hand it to anyone.
-    throw new GatewayError(
-      "ROUTE_FORBIDDEN",
-      "The MLflow assistant is not available through this gateway: it trusts every caller on the server's own machine, which would include everyone behind the gateway.",
-    );
-  }
+  // mlflow/server/assistant/api.py accepts any caller from loopback, and every request
+  // the gateway forwards arrives from loopback: forwarding would hand it to anyone.
+  if (found.service === "assistant") throw assistantRefused();
   return found;
 }

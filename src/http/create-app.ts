@@ -4,6 +4,7 @@ import type { AuditTrail } from "../audit/audit-trail.js";
 import { readJsonBody } from "../attribution/read-json-body.js";
 import { GatewayError, isGatewayError } from "../errors.js";
 import { displayName } from "../identity/identity.js";
+import { assistantSetupAnswer } from "../guards/assistant.js";
 import { checkCrossSite } from "../guards/cross-site.js";
 import { classifyRoute } from "../guards/classify-route.js";
 import { decodePath, pathOf } from "../guards/decode-path.js";
@@ -22,7 +23,7 @@ import { logAccess } from "./access-log.js";
 import { ADMIN_PREFIX } from "./admin-pages.js";
 import { auditGate, auditScope } from "./audit-stage.js";
 import { BODY_SAMPLE_LIMIT } from "./body-observer.js";
-import { GATEWAY_PREFIX, type GatewayEndpointsOptions } from "./gateway-endpoints.js";
+import { GATEWAY_PREFIX, type GatewayEndpointsOptions, sendJson } from "./gateway-endpoints.js";
 import { createGatewayPages, type GatewayPages } from "./gateway-pages.js";
 import { experimentNames, type ExperimentNamesDependencies } from "./experiment-name-stage.js";
 import { type ArtifactStageDependencies, artifactLocations, artifacts } from "./artifact-stage.js";
@@ -188,8 +189,11 @@ function adminPages(deps: AppDependencies, pages: GatewayPages) {
 }
 
 function routeClassification(deps: AppDependencies) {
-  return function routeClassification(req: Request, _res: Response, next: NextFunction): void {
+  return function routeClassification(req: Request, res: Response, next: NextFunction): void {
     const context = contextOf(req);
+    // The assistant is refused, but its set-up reads get MLflow's "not available to you" answer.
+    const assistantAnswer = assistantSetupAnswer(req.method ?? "GET", context.path);
+    if (assistantAnswer !== undefined) return sendJson(res, 200, assistantAnswer);
     context.route = classifyRoute(deps.routes, req.method ?? "GET", context.path);
     context.metricClass = context.route.operationClass;
     next();

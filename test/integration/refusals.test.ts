@@ -40,15 +40,22 @@ describe("requests the gateway refuses", () => {
   });
 
   it("never forwards the MLflow assistant, which trusts every loopback caller", async () => {
+    // Its set-up reads get MLflow's answer to a remote client with nothing configured, so the UI hides it.
+    const config = await fetch(`${gateway.url}/ajax-api/3.0/mlflow/assistant/config`);
+    assert.equal(config.status, 200);
+    assert.deepEqual(await config.json(), { providers: {}, projects: {}, remote_access_allowed: false });
+    const providers = await fetch(`${gateway.url}/ajax-api/3.0/mlflow/assistant/providers`);
+    assert.deepEqual(await providers.json(), { providers: [], resolved: null, gateway_vendor_options: {} });
     for (const [method, path] of [
-      ["GET", "/ajax-api/3.0/mlflow/assistant/config"],
+      ["PUT", "/ajax-api/3.0/mlflow/assistant/config"],
+      ["GET", "/ajax-api/3.0/mlflow/assistant/providers/claude_code/health"],
       ["POST", "/ajax-api/3.0/mlflow/assistant/message"],
       ["POST", "/ajax-api/3.0/mlflow%2Fassistant/skills/install"],
     ] as const) {
       const response = await fetch(`${gateway.url}${path}`, {
         method,
         headers: { "content-type": "application/json" },
-        body: method === "POST" ? "{}" : undefined,
+        body: method === "GET" ? undefined : "{}",
       });
       assert.equal(response.status, 403, path);
       const body = await errorOf(response);
