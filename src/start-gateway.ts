@@ -14,6 +14,7 @@ import { ArtifactOwners } from "./artifacts/artifact-owners.js";
 import { ArtifactService, UPLOAD_PART_ROUTE } from "./artifacts/artifact-service.js";
 import { MultipartUploads } from "./artifacts/multipart-uploads.js";
 import { FilesClient } from "./databricks/files-client.js";
+import { TraceDataClient } from "./databricks/trace-data-client.js";
 import { createApp } from "./http/create-app.js";
 import { drain, listen } from "./http/serve.js";
 import { AccessLogWriter } from "./log/access-log-writer.js";
@@ -67,11 +68,17 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     workspace === undefined || config.audit.volumePath === undefined ? undefined : new AuditVolumeCheck(workspace, config.audit.volumePath, logger);
   metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
 
-  // Databricks mode: run and logged-model artifacts move through the app (artifacts/).
+  // Databricks mode: run, logged-model artifacts and trace data move through the app (artifacts/).
   const artifactService =
     workspace === undefined
       ? undefined
-      : new ArtifactService({ files: new FilesClient(workspace), owners: new ArtifactOwners(workspace), uploads: new MultipartUploads(), logger });
+      : new ArtifactService({
+          files: new FilesClient(workspace),
+          traces: new TraceDataClient(workspace),
+          owners: new ArtifactOwners(workspace),
+          uploads: new MultipartUploads(),
+          logger,
+        });
   const uploadSweep = artifactService === undefined ? undefined : setInterval(() => void artifactService.sweep(), UPLOAD_SWEEP_INTERVAL_MS).unref();
 
   const proxy = createMlflowProxy({

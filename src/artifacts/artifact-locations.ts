@@ -20,7 +20,13 @@ export const TRACKING_ARTIFACTS_ROOT = "databricks/mlflow-tracking";
 /** The artifact path of Unity Catalog model versions' files. */
 export const MODEL_VERSIONS_ROOT = "unity-catalog/models";
 
-/** JSON fields (snake case for REST, camel case for GraphQL) that hold an artifact location. */
+/** The tag of a trace's TraceInfo that holds where its data is (mlflow/tracing/constant.py TraceTagKey.ARTIFACT_LOCATION... as stored). */
+export const TRACE_LOCATION_TAG = "mlflow.artifactLocation";
+
+/**
+ * JSON fields (snake case for REST, camel case for GraphQL) that hold an artifact location,
+ * and the trace tag, which v3 TraceInfo answers carry as a key of their `tags` map.
+ */
 export const LOCATION_FIELDS: ReadonlySet<string> = new Set([
   "artifact_uri",
   "artifact_location",
@@ -28,6 +34,7 @@ export const LOCATION_FIELDS: ReadonlySet<string> = new Set([
   "root_uri",
   "artifactUri",
   "artifactLocation",
+  TRACE_LOCATION_TAG,
 ]);
 
 /** A Databricks location as clients see it; anything else unchanged. */
@@ -65,6 +72,15 @@ export function rewriteLocations(value: unknown, map: (location: string) => stri
     }
     if (node === null || typeof node !== "object") return node;
     let copy: Record<string, unknown> | undefined;
+    // v2 TraceInfo answers carry tags as a list of {key, value}.
+    const entry = node as { key?: unknown; value?: unknown };
+    if (entry.key === TRACE_LOCATION_TAG && typeof entry.value === "string") {
+      const mapped = map(entry.value);
+      if (mapped !== entry.value) {
+        changed = true;
+        return { ...(node as Record<string, unknown>), value: mapped };
+      }
+    }
     for (const [key, item] of Object.entries(node)) {
       let next: unknown;
       if (typeof item === "string" && LOCATION_FIELDS.has(key)) next = map(item);
@@ -85,9 +101,12 @@ export function rewriteLocations(value: unknown, map: (location: string) => stri
 export type ArtifactTarget =
   | { kind: "run"; experimentId: string; runId: string; path: string }
   | { kind: "logged-model"; experimentId: string; modelId: string; path: string }
+  | { kind: "trace"; experimentId: string; traceId: string; path: string }
   | { kind: "model-version"; name: string; version: string; path: string };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** MLflow's trace ids (TRACE_REQUEST_ID_PREFIX "tr-"); Databricks puts one where a run id would be. */
+const TRACE_ID = /^tr-[A-Za-z0-9_-]{1,64}$/;
 const MODEL_NAME = /^[^./\s]{1,255}\.[^./\s]{1,255}\.[^./\s]{1,255}$/;
 
 /**
@@ -129,6 +148,8 @@ export function parseArtifactTarget(artifactPath: string): ArtifactTarget {
       return { kind: "logged-model", experimentId, modelId: third, path: rest.join("/") };
     }
     if (!ID.test(second) || third !== "artifacts") throw unknown();
+    if (TRACE_ID.test(second))
+      return { kind: "trace", experimentId, traceId: second, path: [fourth, ...rest].filter((s) => s !== undefined).join("/") };
     return { kind: "run", experimentId, runId: second, path: [fourth, ...rest].filter((s) => s !== undefined).join("/") };
   }
   if (segments[0] === "unity-catalog" && segments[1] === "models") {
@@ -147,8 +168,8 @@ export function workspaceRoot(target: Extract<ArtifactTarget, { kind: "run" | "l
 }
 
 /** The Databricks location the target's object must report for the path to be its own. */
-export function databricksRoot(target: Extract<ArtifactTarget, { kind: "run" | "logged-model" }>): string {
-  return target.kind === "run"
-    ? `${DATABRICKS_PREFIX}${target.experimentId}/${target.runId}/artifacts`
-    : `${DATABRICKS_PREFIX}${target.experimentId}/logged_models/${target.modelId}/artifacts`;
+export function databricksRoot(target: Extract<ArtifactTarget, { kind: "run" | "logged-model" | "trace" }>): string {
+  if (target.kind === "run") return `${DATABRICKS_PREFIX}${target.experimentId}/${target.runId}/artifacts`;
+  if (target.kind === "trace") return `${DATABRICKS_PREFIX}${target.experimentId}/${target.traceId}/artifacts`;
+  return `${DATABRICKS_PREFIX}${target.experimentId}/logged_models/${target.modelId}/artifacts`;
 }

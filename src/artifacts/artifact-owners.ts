@@ -1,12 +1,12 @@
 import { GatewayError } from "../errors.js";
 import { readDatabricksError, type WorkspaceClient } from "../databricks/workspace-client.js";
-import { type ArtifactTarget, databricksRoot, toClientLocation } from "./artifact-locations.js";
+import { type ArtifactTarget, databricksRoot, TRACE_LOCATION_TAG, toClientLocation } from "./artifact-locations.js";
 
 /** A run's or logged model's artifact location never changes: a confirmed one is kept this long. */
 const CONFIRMED_TTL_MS = 10 * 60_000;
 const MAX_CONFIRMED = 10_000;
 
-type TrackedTarget = Extract<ArtifactTarget, { kind: "run" | "logged-model" }>;
+type TrackedTarget = Extract<ArtifactTarget, { kind: "run" | "logged-model" | "trace" }>;
 
 /**
  * Confirms that an artifact path belongs to the run or logged model it names: the object
@@ -42,14 +42,22 @@ export class ArtifactOwners {
     const path =
       target.kind === "run"
         ? `/api/2.0/mlflow/runs/get?run_id=${encodeURIComponent(target.runId)}`
-        : `/api/2.0/mlflow/logged-models/${encodeURIComponent(target.modelId)}`;
+        : target.kind === "trace"
+          ? `/api/3.0/mlflow/traces/${encodeURIComponent(target.traceId)}`
+          : `/api/2.0/mlflow/logged-models/${encodeURIComponent(target.modelId)}`;
     const response = await this.#workspace.send(path, { signal: AbortSignal.timeout(10_000) });
     if (response.ok) {
       const body = (await response.json()) as {
         run?: { info?: { artifact_uri?: unknown } };
         model?: { info?: { artifact_uri?: unknown } };
+        trace?: { trace_info?: { tags?: Record<string, unknown> } };
       };
-      const location = target.kind === "run" ? body.run?.info?.artifact_uri : body.model?.info?.artifact_uri;
+      const location =
+        target.kind === "run"
+          ? body.run?.info?.artifact_uri
+          : target.kind === "trace"
+            ? body.trace?.trace_info?.tags?.[TRACE_LOCATION_TAG]
+            : body.model?.info?.artifact_uri;
       if (typeof location === "string") return location;
       throw new GatewayError("UPSTREAM_ERROR", `The workspace described ${describe(target)} without an artifact location.`);
     }
@@ -81,5 +89,6 @@ export class ArtifactOwners {
 export function describe(target: ArtifactTarget): string {
   if (target.kind === "run") return `run ${target.runId}`;
   if (target.kind === "logged-model") return `logged model ${target.modelId}`;
+  if (target.kind === "trace") return `trace ${target.traceId}`;
   return `version ${target.version} of model ${target.name}`;
 }

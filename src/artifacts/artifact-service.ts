@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { AuditObjects } from "../audit/audit-event.js";
 import { readJsonBody } from "../attribution/read-json-body.js";
 import { FilesApiError, type FilesClient } from "../databricks/files-client.js";
+import type { TraceDataClient } from "../databricks/trace-data-client.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log/create-logger.js";
 import {
@@ -29,7 +30,10 @@ export const UPLOAD_PART_ROUTE = {
 /** MLflow's client falls back to a single PUT when mpu/create answers with this message (mlflow/exceptions.py). */
 const UNSUPPORTED_MULTIPART = "Multipart upload is not supported for the current artifact repository";
 
-type TrackedTarget = Extract<ArtifactTarget, { kind: "run" | "logged-model" }>;
+type TrackedTarget = Extract<ArtifactTarget, { kind: "run" | "logged-model" | "trace" }>;
+
+/** The one file of a trace's data (mlflow/tracing/constant.py TRACE_DATA_FILE_NAME). */
+const TRACE_DATA_FILE = "traces.json";
 
 export interface ArtifactCall {
   operation: string;
@@ -58,12 +62,14 @@ export type ArtifactOutcome = "answered" | { forward: string };
  */
 export class ArtifactService {
   readonly #files: FilesClient;
+  readonly #traces: TraceDataClient;
   readonly #owners: ArtifactOwners;
   readonly #uploads: MultipartUploads;
   readonly #logger: Logger;
 
-  constructor(deps: { files: FilesClient; owners: ArtifactOwners; uploads: MultipartUploads; logger: Logger }) {
+  constructor(deps: { files: FilesClient; traces: TraceDataClient; owners: ArtifactOwners; uploads: MultipartUploads; logger: Logger }) {
     this.#files = deps.files;
+    this.#traces = deps.traces;
     this.#owners = deps.owners;
     this.#uploads = deps.uploads;
     this.#logger = deps.logger;
@@ -121,6 +127,7 @@ export class ArtifactService {
     }
     const target = await this.#target(requested, call);
     if (target.kind === "model-version") return { forward: "child" };
+    if (target.kind === "trace") throw traceFilesOnly(target);
     const root = workspaceRoot(target);
     const folder = target.path === "" ? root : `${root}/${target.path}`;
     const entries = await this.#files.list(folder).catch((error: unknown) => this.#fail(error, target));
@@ -141,9 +148,12 @@ export class ArtifactService {
     if (range !== undefined && !/^bytes=\d*-\d*$/.test(range)) {
       throw new GatewayError("HEADER_REJECTED", "Only a single byte range (Range: bytes=start-end) is supported.");
     }
-    const file = await this.#files
-      .download(`${workspaceRoot(target)}/${target.path}`, range === undefined ? {} : { range })
-      .catch((error: unknown) => this.#fail(error, target));
+    const options = range === undefined ? {} : { range };
+    const file = await (
+      target.kind === "trace"
+        ? this.#traces.download(traceDataOf(target).traceId, options)
+        : this.#files.download(`${workspaceRoot(target)}/${target.path}`, options)
+    ).catch((error: unknown) => this.#fail(error, target));
     res.statusCode = file.status;
     // Served as a download, never rendered on the app's origin (as MLflow's own handler does).
     res.setHeader("Content-Type", "application/octet-stream");
@@ -167,8 +177,13 @@ export class ArtifactService {
   async #upload(call: ArtifactCall, req: IncomingMessage, res: ServerResponse): Promise<ArtifactOutcome> {
     const target = await this.#writable(call.params["artifact_path"] ?? "", call);
     if (target.path === "") throw new GatewayError("PATH_REJECTED", `Name the file to write under ${describe(target)}.`);
+    if (target.kind === "trace") traceDataOf(target);
     const { counter, length } = incomingBody(req, call);
-    await this.#files.upload(`${workspaceRoot(target)}/${target.path}`, counter, length).catch((error: unknown) => this.#fail(error, target));
+    await (
+      target.kind === "trace"
+        ? this.#traces.upload(target.traceId, counter, length)
+        : this.#files.upload(`${workspaceRoot(target)}/${target.path}`, counter, length)
+    ).catch((error: unknown) => this.#fail(error, target));
     sendJson(res, 200, {}, call);
     return "answered";
   }
@@ -186,6 +201,11 @@ export class ArtifactService {
     // MLflow's servers write the upload to <artifact path>/<the local file's name>.
     const name = path.posix.basename(localFile.replace(/\\/g, "/"));
     const target = await this.#writable(folder === "" ? name : `${folder}/${checkArtifactPath(name, "file name")}`, call);
+    if (target.kind === "trace") {
+      // MLflow's Databricks trace repository writes a trace's data in one request; so does its client after this answer.
+      sendJson(res, 501, { error_code: "NOT_IMPLEMENTED", message: `${UNSUPPORTED_MULTIPART}: a trace's data is written in one request.` }, call);
+      return "answered";
+    }
     if (!this.chunkedTransfers(call.callerToken)) {
       // Each part is a request of its own through the front door, which needs the caller's
       // token: without one the client sends the file in one request instead.
@@ -273,7 +293,10 @@ export class ArtifactService {
       );
     }
     let size: number | undefined;
-    if (target.kind !== "model-version") {
+    if (target.kind === "trace") {
+      // Without a size the client downloads in one request, which is what a trace's data needs.
+      traceDataOf(target);
+    } else if (target.kind !== "model-version") {
       const metadata = await this.#files.metadata(`${workspaceRoot(target)}/${target.path}`).catch((error: unknown) => this.#fail(error, target));
       if (metadata?.kind !== "file") throw new GatewayError("ARTIFACT_NOT_FOUND", `${describe(target)} has no file ${target.path.slice(0, 300)}.`);
       size = metadata.size;
@@ -350,6 +373,19 @@ export class ArtifactService {
   }
 }
 
+/** A trace's data is one file, `traces.json`, moved through signed URLs: nothing else is there to read or write. */
+function traceDataOf(target: Extract<ArtifactTarget, { kind: "trace" }>): Extract<ArtifactTarget, { kind: "trace" }> {
+  if (target.path !== TRACE_DATA_FILE) throw traceFilesOnly(target);
+  return target;
+}
+
+function traceFilesOnly(target: Extract<ArtifactTarget, { kind: "trace" }>): GatewayError {
+  return new GatewayError(
+    "NOT_SUPPORTED",
+    `Only ${TRACE_DATA_FILE} of trace ${target.traceId} can be read or written through the app, as MLflow's Databricks trace repository does; it cannot be listed.`,
+  );
+}
+
 function uploadIdOf(body: Record<string, unknown>): string {
   const id = body["upload_id"];
   if (typeof id !== "string" || id === "")
@@ -361,6 +397,7 @@ function objectsOf(target: ArtifactTarget): AuditObjects {
   const artifact = target.path === "" ? {} : { artifact_path: target.path };
   if (target.kind === "run") return { experiment_id: target.experimentId, run_id: target.runId, ...artifact };
   if (target.kind === "logged-model") return { experiment_id: target.experimentId, logged_model_id: target.modelId, ...artifact };
+  if (target.kind === "trace") return { experiment_id: target.experimentId, trace_id: target.traceId, ...artifact };
   return { model_name: target.name, version: target.version, ...artifact };
 }
 

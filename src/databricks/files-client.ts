@@ -296,7 +296,7 @@ export class FilesClient {
   }
 }
 
-async function expectOk(response: Response, path: string, access: "read" | "write"): Promise<void> {
+export async function expectOk(response: Response, path: string, access: "read" | "write"): Promise<void> {
   if (response.ok) return;
   const error = await readDatabricksError(response);
   const what = access === "read" ? "reading" : "writing";
@@ -308,12 +308,12 @@ async function expectOk(response: Response, path: string, access: "read" | "writ
   );
 }
 
-function retryAfterSeconds(value: string | null): number | undefined {
+export function retryAfterSeconds(value: string | null): number | undefined {
   if (value === null || !/^\d{1,4}$/.test(value.trim())) return undefined;
   return Number(value.trim());
 }
 
-function numberOrUndefined(value: string | null): number | undefined {
+export function numberOrUndefined(value: string | null): number | undefined {
   if (value === null || !/^\d+$/.test(value)) return undefined;
   return Number(value);
 }
@@ -322,7 +322,7 @@ function numberOrUndefined(value: string | null): number | undefined {
  * Aborts a transfer that stops moving: every chunk that passes re-arms the timer. A whole
  * transfer may take as long as it needs (a 1 GiB artifact), a stalled one may not.
  */
-class IdleAbort {
+export class IdleAbort {
   readonly #controller = new AbortController();
   readonly #ms: number;
   #timer: NodeJS.Timeout | undefined;

@@ -44,6 +44,17 @@ const LOCATION_OPERATIONS: ReadonlySet<string> = new Set([
   "SearchRegisteredModels",
   "ListArtifacts",
   "Graphql",
+  // A trace's TraceInfo names where its data is (tag mlflow.artifactLocation).
+  "StartTrace",
+  "StartTraceV3",
+  "EndTrace",
+  "GetTraceInfo",
+  "GetTraceInfoV3",
+  "SearchTraces",
+  "SearchTracesV3",
+  "BatchGetTraceInfos",
+  "BatchGetTraces",
+  "GetTrace",
 ]);
 
 /** Operations whose request may carry a location a client was shown, mapped back before MLflow sees it. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  databricksRoot,
   modelVersionLocation,
   parseArtifactTarget,
   rewriteLocations,
@@ -38,6 +39,48 @@ describe("artifact locations as clients see them", () => {
     assert.equal(rewritten.tags[0]?.value, "dbfs:/databricks/mlflow-tracking/1", "a tag's value is the user's own");
     assert.equal(answer.experiment.artifact_location, "dbfs:/databricks/mlflow-tracking/1", "the input is not mutated");
     assert.equal(rewriteLocations({ runs: [{ info: { artifact_uri: "s3://b/k" } }] }, toClientLocation), undefined);
+  });
+});
+
+describe("trace data locations", () => {
+  const dbfs = "dbfs:/databricks/mlflow-tracking/42/tr-0123abcd/artifacts";
+  const client = "mlflow-artifacts:/databricks/mlflow-tracking/42/tr-0123abcd/artifacts";
+
+  it("rewrites a trace's location tag in v3 (map) and v2 (list of key/value) answers", () => {
+    assert.deepEqual(rewriteLocations({ trace_info: { tags: { "mlflow.artifactLocation": dbfs, other: dbfs } } }, toClientLocation), {
+      trace_info: { tags: { "mlflow.artifactLocation": client, other: dbfs } },
+    });
+    assert.deepEqual(
+      rewriteLocations(
+        {
+          traces: [
+            {
+              tags: [
+                { key: "mlflow.artifactLocation", value: dbfs },
+                { key: "x", value: dbfs },
+              ],
+            },
+          ],
+        },
+        toClientLocation,
+      ),
+      {
+        traces: [
+          {
+            tags: [
+              { key: "mlflow.artifactLocation", value: client },
+              { key: "x", value: dbfs },
+            ],
+          },
+        ],
+      },
+    );
+  });
+
+  it("names the trace where a run id would be, as Databricks locates trace data", () => {
+    const target = parseArtifactTarget("databricks/mlflow-tracking/42/tr-0123abcd/artifacts/traces.json");
+    assert.deepEqual(target, { kind: "trace", experimentId: "42", traceId: "tr-0123abcd", path: "traces.json" });
+    assert.equal(databricksRoot(target as Extract<typeof target, { kind: "trace" }>), dbfs);
   });
 });
 
