@@ -1,64 +1,59 @@
 /**
  * The MLflow UI in Databricks mode, in headless Chromium, through the production
  * topology: browser -> front door (alice's session) -> gateway -> child -> workspace
- * emulator. Data is written the way a team would: runs by the real MLflow client, a file
- * by a notebook (straight into the workspace), a Unity Catalog model through the gateway.
+ * emulator. The browser reaches the app by a host name that is not localhost, as on
+ * Databricks Apps (MLflow's UI treats localhost specially: it offers its assistant there).
+ * Data is written the way a team would: everything in ui_seed.py by the real MLflow client
+ * through the app with alice's token, and one file by a notebook (straight into the
+ * workspace). Then every page of ui-walk.ts, as in local mode.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
 import { launchBrowser, screenshotPath } from "../support/browser.js";
-import { databricksEnv, grantAppAccess, MLMODEL_WITH_SIGNATURE, workspaceUsers } from "../support/databricks.js";
+import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
+import { PAGES, type PageResult, type Seed, type WalkTarget, documentedColumn, expectedCell, saveResults, walkPage } from "./ui-walk.js";
 
 const ALICE = "alice@example.com";
 const NOTE = "hello from a Databricks notebook\n";
-const UI_TIMEOUT_MS = 60_000;
+/** Resolved to the front door's loopback address by Chromium itself (--host-resolver-rules). */
+const APP_HOST = "team-mlflow.databricksapps.test";
 
-interface Tracked {
-  experiment_id: string;
-  run_id: string;
-  artifact_uri: string;
-}
-
-describe("the MLflow UI with Databricks as the backend", () => {
+describe("every page of the MLflow UI with Databricks as the backend", () => {
   let workspace: WorkspaceEmulator;
   let gateway: GatewayProcess;
   let frontDoor: FrontDoor;
   let browser: Browser;
   let context: BrowserContext;
-  let tracked: Tracked;
-  // Typed as a plain name, filed by the gateway under its root folder in the workspace.
-  const experimentName = `ui-check-${Date.now()}`;
-  const experimentPath = `/Shared/mlflow/${experimentName}`;
-  const model = `main.ui_check.model_${Date.now()}`;
+  let target: WalkTarget;
+  const results: PageResult[] = [];
+  const stamp = Date.now();
+  const model = `main.ui_walk.forecast_${stamp}`;
+  const prompt = `main.ui_walk.qa_prompt_${stamp}`;
 
   before(async () => {
     workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
-    await grantAppAccess(workspace, { modelSchema: "main.ui_check" });
+    await grantAppAccess(workspace, { modelSchema: "main.ui_walk" });
     gateway = await startGateway({ tempDataDir: false, env: databricksEnv(workspace) });
     frontDoor = await startFrontDoor({ upstream: gateway.url, workspace });
     const token = await workspace.mintUserToken({ userName: ALICE });
-    tracked = await runPythonJson<Tracked>("databricks_roundtrip.py", [frontDoor.url, "track", experimentName], { MLFLOW_TRACKING_TOKEN: token });
-    await workspace.putRunArtifact(tracked.run_id, "notes/hello.txt", NOTE);
-    await workspace.putRunArtifact(tracked.run_id, "model/MLmodel", MLMODEL_WITH_SIGNATURE);
-    await runPythonJson("databricks_roundtrip.py", [frontDoor.url, "register", model, tracked.run_id, `${tracked.artifact_uri}/model`], {
-      MLFLOW_TRACKING_TOKEN: token,
-    });
-    const logged = await runPythonJson<{ listed: string[] }>("databricks_roundtrip.py", [frontDoor.url, "artifacts", tracked.run_id], {
-      MLFLOW_TRACKING_TOKEN: token,
-    });
-    assert.deepEqual(logged.listed, ["through-app/plot.png", "through-app/readme.txt"]);
+    // Typed as a plain name, filed by the gateway under its root folder in the workspace.
+    const seed = await runPythonJson<Seed>("ui_seed.py", [frontDoor.url, `forecasting-${stamp}`, model, prompt], { MLFLOW_TRACKING_TOKEN: token });
+    await workspace.putRunArtifact(seed.runs.baseline, "notes/from-notebook.txt", NOTE);
+    const port = new URL(frontDoor.url).port;
+    target = { mode: "databricks", url: `http://${APP_HOST}:${port}`, seed, model, prompt };
 
-    browser = await launchBrowser();
+    browser = await launchBrowser([`--host-resolver-rules=MAP ${APP_HOST} 127.0.0.1`]);
     context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const [name, value] = frontDoor.login(ALICE).split("=");
-    await context.addCookies([{ name: name ?? "", value: value ?? "", url: frontDoor.url }]);
+    await context.addCookies([{ name: name ?? "", value: value ?? "", url: target.url }]);
   });
   after(async () => {
+    saveResults("databricks", results);
     await context?.close();
     await browser?.close();
     await frontDoor?.close();
@@ -66,79 +61,34 @@ describe("the MLflow UI with Databricks as the backend", () => {
     await workspace?.stop();
   });
 
-  async function open(hash: string, shot: string, expectText: string | RegExp): Promise<Page> {
-    const page = await context.newPage();
-    await page.goto(`${frontDoor.url}/#${hash}`, { waitUntil: "domcontentloaded" });
-    await page.getByText(expectText).first().waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.screenshot({ path: screenshotPath(`databricks-${shot}`) });
-    return page;
+  for (const spec of PAGES) {
+    it(spec.title, async () => {
+      const result = await walkPage(context, target, spec);
+      results.push(result);
+      assert.notEqual(result.status, "fails", `${spec.title}:\n${result.problems.join("\n")}`);
+    });
   }
 
-  it("lists the workspace's experiments", async () => {
-    const page = await open("/experiments", "experiment-list", experimentPath);
-    assert.ok(await page.getByText(experimentPath).first().isVisible());
-    await page.close();
-  });
-
-  it("shows a run's metric as a chart", async () => {
-    const page = await open(`/experiments/${tracked.experiment_id}/runs/${tracked.run_id}/model-metrics`, "run-metric-chart", "rmse");
-    // The chart library draws into a canvas or an SVG; either way a plot is on the page.
-    await page.locator("canvas, svg.main-svg").first().waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.screenshot({ path: screenshotPath("databricks-run-metric-chart") });
-    await page.close();
-  });
-
-  it("previews an artifact file written in the workspace", async () => {
-    const page = await open(
-      `/experiments/${tracked.experiment_id}/runs/${tracked.run_id}/artifacts/notes/hello.txt`,
-      "artifact-preview",
-      NOTE.trim(),
-    );
-    assert.ok(await page.getByText(NOTE.trim()).first().isVisible());
-    await page.close();
-  });
-
-  it("shows artifacts a client logged through the app: the tree, a text preview and an image preview", async () => {
-    const failed: string[] = [];
+  it("previews a file a notebook wrote straight into the workspace", async () => {
     const page = await context.newPage();
-    page.on("response", (response) => {
-      if (response.status() >= 400 && /artifact/.test(response.url())) failed.push(`${response.status()} ${response.url()}`);
-    });
-    await page.goto(`${frontDoor.url}/#/experiments/${tracked.experiment_id}/runs/${tracked.run_id}/artifacts/through-app/readme.txt`, {
-      waitUntil: "domcontentloaded",
-    });
-    await page.getByText("logged through the app").first().waitFor({ timeout: UI_TIMEOUT_MS });
-    // The tree lists both files of the folder.
-    await page.getByText("plot.png").first().waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.screenshot({ path: screenshotPath("databricks-artifact-text") });
-    await page.getByText("plot.png").first().click();
-    // Decoded, not just requested: the 32x16 PNG's bytes came back whole through the app (the UI may show it from a blob: URL).
-    await page.waitForFunction("[...document.images].some((i) => i.naturalWidth === 32 && i.naturalHeight === 16)", undefined, {
-      timeout: UI_TIMEOUT_MS,
-    });
-    await page.screenshot({ path: screenshotPath("databricks-artifact-image") });
-    assert.deepEqual(failed, [], "no artifact request failed");
+    await page.goto(`${target.url}/#/experiments/${target.seed.experiment_id}/runs/${target.seed.runs.baseline}/artifacts/notes/from-notebook.txt`);
+    await page.getByText(NOTE.trim()).first().waitFor({ timeout: 45_000 });
+    await page.screenshot({ path: screenshotPath("ui-databricks-notebook-file") });
     await page.close();
   });
 
-  it("lists the Unity Catalog model with its alias", async () => {
-    const page = await open("/models", "models-list", model);
-    // MLflow greets the first visit to the registry with a dialog about its new UI.
-    await page.keyboard.press("Escape");
-    await page
-      .getByText(/champion/)
-      .first()
-      .waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.screenshot({ path: screenshotPath("databricks-models-list") });
+  it("hides the MLflow assistant on the app's host name: no panel, no button", async () => {
+    const page = await context.newPage();
+    await page.goto(`${target.url}/#/experiments`);
+    await page.getByText(target.seed.experiment_name).first().waitFor({ timeout: 45_000 });
+    await page.waitForTimeout(1_000);
+    assert.equal(await page.locator('[data-assistant-ui="true"]').count(), 0, "no assistant button");
+    assert.equal(await page.getByText("Welcome to MLflow Assistant").count(), 0, "no assistant panel");
     await page.close();
   });
 
-  it("opens the model version page, whose schema comes from the version's MLmodel file", async () => {
-    const page = await open(`/models/${encodeURIComponent(model)}/versions/1`, "model-version", /Version 1/);
-    // The schema is read through /model-versions/get-artifact, which the gateway serves for UC.
-    await page.getByText("Inputs (1)").first().waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.getByText("Outputs (1)").first().waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.screenshot({ path: screenshotPath("databricks-model-version") });
-    await page.close();
+  it("docs/ui-pages.md states what this walk found (npm run ui:table rewrites it)", () => {
+    const documented = documentedColumn("databricks");
+    for (const result of results) assert.equal(documented.get(result.title), expectedCell(result), result.title);
   });
 });

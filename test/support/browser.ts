@@ -13,7 +13,7 @@ export const TEST_OUTPUT = path.join(REPO_ROOT, "test-output");
  * background-networking flags matter on a machine without internet: without them
  * Chromium keeps trying to reach Google's services.
  */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -25,6 +25,7 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
 }
