@@ -36,6 +36,29 @@ only if) the module it repairs is imported, so nothing else is loaded early.
    answers a version's download URI as mlflow-artifacts:/unity-catalog/models/<name>/<v>
    and forwards reads of those paths to this server's proxied-artifact routes, whose
    destination is a read-only repository registered here (see _patch_artifact_registry).
+6. The UI's dataset lists fail with a Databricks tracking store. The runs page asks which
+   datasets the experiment's runs used (/experiments/search-datasets); the Databricks store
+   has no _search_datasets, so the handler answers an empty 404 (seen as a failed request):
+   it is derived here from the runs' dataset inputs, as the file and SQL stores do, over at
+   most _MAX_DATASET_RUNS runs. The evaluation-dataset search always carries an ordering
+   (and a name filter when the user types), which the Databricks store refuses
+   (INVALID_PARAMETER_VALUE): the ordering is dropped and a name filter runs here. The UI's
+   view of a trace in an experiment fails (the handler's batch_get_traces(ids, None) reaches
+   /api/4.0/mlflow/traces/None/batchGet): without a location it answers "not implemented",
+   which sends the handler to the trace's data file.
+7. The Unity Catalog registry as the UI uses it:
+   - the model list's name search (name = / != / LIKE / ILIKE) runs here over Unity Catalog's
+     pages (at most _MAX_FILTER_PAGES of _FILTER_PAGE_SIZE models; more answers a clear error),
+     paged with the child's own tokens; other filters are refused naming the filter;
+   - models of a list page also get their highest version as latest_versions (the list's
+     "Latest version"), and searched versions get their aliases (the model page's table), each
+     with one bounded read per model that fails soft like fix 2's;
+   - stage transitions and latest-versions-by-stage answer 501 NOT_IMPLEMENTED with "use
+     aliases" (UC raises them as INTERNAL_ERROR, a 500);
+   - prompts: the UI's prompt search (a registered-model search for the prompt tag) and a
+     client's register_prompt (a registered model with that tag) answer 501 NOT_IMPLEMENTED
+     saying that Unity Catalog keeps prompts in its own registry, which MLflow's server does not
+     route to, and how to use it, instead of a 500 or a model that is not a prompt.
 """
 
 import importlib.abc
@@ -50,6 +73,27 @@ _MAX_ENRICHED = 25
 # Such a read is not retried for longer than this: the page is useful without aliases, and a
 # throttled workspace should not be hammered (MLflow's own calls retry for up to 20 s here).
 _ENRICH_RETRY_SECONDS = 1
+# A name filter Unity Catalog cannot run is run here, over at most this many pages of this
+# many models; a registry with more models answers a clear error instead of a partial list.
+_FILTER_PAGE_SIZE = 1000
+_MAX_FILTER_PAGES = 10
+# The runs read to list the datasets an experiment's runs used (the runs table's filter).
+_MAX_DATASET_RUNS = 1000
+_MAX_DATASET_SUMMARIES = 1000
+# Page tokens of the child's own filtered pages, told apart from Unity Catalog's.
+_OFFSET_TOKEN = "gateway-offset:"
+
+_PROMPTS_IN_UC = (
+    "Prompts are not served through this app with a Unity Catalog registry: Unity Catalog keeps prompts "
+    "in its own prompt registry, which MLflow's server does not route to. Register and load prompts with "
+    "mlflow.genai.register_prompt / mlflow.genai.load_prompt and registry URI 'databricks-uc' (in a "
+    "Databricks notebook, or with Databricks credentials)."
+)
+_USE_ALIASES = (
+    "Model stages have no meaning in Unity Catalog: use aliases instead. Set one with "
+    "MlflowClient().set_registered_model_alias(name, alias, version) (or on the model page) and load "
+    "the version with 'models:/<catalog.schema.model>@<alias>'."
+)
 
 
 def _read_model_once(store, name):
@@ -67,6 +111,72 @@ def _read_model_once(store, name):
     message = store._get_response_from_method(GetRegisteredModelRequest)
     parse_dict(js_dict=response.json(), message=message)
     return registered_model_from_uc_proto(message.registered_model)
+
+
+def _name_filter(filter_string):
+    """The clauses of a registered-model filter Unity Catalog cannot run, if the child can.
+
+    Name comparisons (=, !=, LIKE, ILIKE) are run here. The prompt tag: a search for prompts
+    is refused with the reason; a search that excludes prompts matches every UC model. Any
+    other filter is refused naming it.
+    """
+    from mlflow.entities.model_registry.prompt_version import IS_PROMPT_TAG_KEY
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, NOT_IMPLEMENTED
+    from mlflow.utils.search_utils import SearchModelUtils
+
+    clauses = []
+    for clause in SearchModelUtils.parse_search_filter(filter_string):
+        key, comparator, value = clause.get("key"), clause.get("comparator", "").upper(), clause.get("value")
+        if clause.get("type") == "tag" and key == IS_PROMPT_TAG_KEY:
+            if (comparator == "=" and value == "true") or (comparator == "!=" and value == "false"):
+                raise MlflowException(_PROMPTS_IN_UC, error_code=NOT_IMPLEMENTED)
+            continue
+        if clause.get("type") == "attribute" and key == "name" and comparator in ("=", "!=", "LIKE", "ILIKE"):
+            clauses.append(clause)
+            continue
+        raise MlflowException(
+            f"Unity Catalog cannot filter registered models by {clause.get('type')} '{key}' ({comparator}); "
+            "through this app, models can be filtered by name only (name = / LIKE / ILIKE).",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    return clauses
+
+
+def _offset_of(page_token):
+    if not page_token:
+        return 0
+    if not page_token.startswith(_OFFSET_TOKEN) or not page_token[len(_OFFSET_TOKEN) :].isdigit():
+        from mlflow.exceptions import MlflowException
+
+        raise MlflowException.invalid_parameter_value("Invalid page_token for a filtered model search: use the token the previous page answered.")
+    return int(page_token[len(_OFFSET_TOKEN) :])
+
+
+def _plain_version(v, aliases):
+    """A UC version search result (which raises on .aliases/.tags) as a plain ModelVersion with the model's aliases for it."""
+    from mlflow.entities.model_registry import ModelVersion
+
+    return ModelVersion(
+        name=v.name,
+        version=v.version,
+        creation_timestamp=v.creation_timestamp,
+        last_updated_timestamp=v.last_updated_timestamp,
+        description=v.description,
+        user_id=v.user_id,
+        source=v.source,
+        run_id=v.run_id,
+        status=v.status,
+        status_message=v.status_message,
+        deployment_job_state=v.deployment_job_state,
+        aliases=[alias for alias, version in aliases.items() if str(version) == str(v.version)],
+    )
+
+
+def _latest_version(store, name, aliases):
+    """The highest version of a model, from one page of its versions (UC keeps no latest_versions)."""
+    found = list(store._gateway_search_versions(f"name='{name}'", _FILTER_PAGE_SIZE, None, None))
+    return _plain_version(max(found, key=lambda v: int(v.version)), aliases) if found else None
 
 
 def _patch_uc_store(module):
@@ -89,9 +199,31 @@ def _patch_uc_store(module):
     original_search_versions = store.search_model_versions
 
     def search_registered_models(self, filter_string=None, max_results=None, order_by=None, page_token=None):
+        from mlflow.exceptions import MlflowException
         from mlflow.store.entities.paged_list import PagedList
+        from mlflow.utils.search_utils import SearchModelUtils
 
-        found = original_search_models(self, filter_string or None, max_results, None, page_token)
+        clauses = _name_filter(filter_string) if filter_string else []
+        if filter_string and clauses:
+            # Unity Catalog cannot run the filter: read its pages and filter by name here.
+            matched, token, pages = [], None, 0
+            while True:
+                page = original_search_models(self, None, _FILTER_PAGE_SIZE, None, token)
+                matched.extend(m for m in page if all(SearchModelUtils._does_registered_model_match_clauses(m, c) for c in clauses))
+                token, pages = page.token, pages + 1
+                if not token:
+                    break
+                if pages >= _MAX_FILTER_PAGES:
+                    raise MlflowException.invalid_parameter_value(
+                        f"The registry has more than {_MAX_FILTER_PAGES * _FILTER_PAGE_SIZE} models, more than this app filters "
+                        "by name; list them without a filter, page by page."
+                    )
+            start = _offset_of(page_token)
+            size = max_results or 100
+            rest = start + size
+            found = PagedList(matched[start:rest], f"{_OFFSET_TOKEN}{rest}" if rest < len(matched) else None)
+        else:
+            found = original_search_models(self, None, max_results, None, page_token)
         # UC search results carry no aliases, yet the UI's model list shows them: read the
         # first models of the page in full, and stop at the first read that fails.
         enriched = []
@@ -99,7 +231,12 @@ def _patch_uc_store(module):
             if index >= _MAX_ENRICHED:
                 break
             try:
-                enriched.append(_read_model_once(self, model.name))
+                full = _read_model_once(self, model.name)
+                # UC keeps no latest_versions; the UI's list shows the highest version as "Latest version".
+                latest = _latest_version(self, model.name, dict(full.aliases or {}))
+                if latest is not None:
+                    full._latest_version = [latest]
+                enriched.append(full)
             except Exception as error:  # noqa: BLE001 - any failure: answer the page as searched
                 import logging
 
@@ -110,31 +247,53 @@ def _patch_uc_store(module):
         return PagedList(enriched + list(found)[len(enriched) :], found.token)
 
     def search_model_versions(self, filter_string=None, max_results=None, order_by=None, page_token=None):
-        from mlflow.entities.model_registry import ModelVersion
         from mlflow.store.entities.paged_list import PagedList
 
         found = original_search_versions(self, filter_string, max_results, None, page_token)
+        # UC search results carry no aliases: the model page's versions table shows them, so
+        # each model of the page is read once (bounded, and the first failure ends it).
+        aliases = {}
+        for name in list(dict.fromkeys(v.name for v in found))[:_MAX_ENRICHED]:
+            try:
+                aliases[name] = dict(_read_model_once(self, name).aliases or {})
+            except Exception:  # noqa: BLE001 - the versions are answered without aliases
+                break
         # UC search results (ModelVersionSearch) raise on .aliases/.tags, which the
         # server's handler reads to build its answer: hand it plain versions instead.
-        plain = [
-            ModelVersion(
-                name=v.name,
-                version=v.version,
-                creation_timestamp=v.creation_timestamp,
-                last_updated_timestamp=v.last_updated_timestamp,
-                description=v.description,
-                user_id=v.user_id,
-                source=v.source,
-                run_id=v.run_id,
-                status=v.status,
-                status_message=v.status_message,
-                deployment_job_state=v.deployment_job_state,
-            )
-            for v in found
-        ]
+        plain = [_plain_version(v, aliases.get(v.name, {})) for v in found]
         return PagedList(plain, found.token)
 
+    original_create_model = store.create_registered_model
+    original_transition = store.transition_model_version_stage
+    original_latest = store.get_latest_versions
+
+    def create_registered_model(self, name, tags=None, description=None, deployment_job_id=None):
+        from mlflow.entities.model_registry.prompt_version import IS_PROMPT_TAG_KEY
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
+
+        if any(getattr(t, "key", None) == IS_PROMPT_TAG_KEY and str(getattr(t, "value", "")).lower() == "true" for t in tags or []):
+            raise MlflowException(_PROMPTS_IN_UC, error_code=NOT_IMPLEMENTED)
+        return original_create_model(self, name, tags, description, deployment_job_id)
+
+    def unsupported_stages(original):
+        def call(self, *args, **kwargs):
+            from mlflow.exceptions import MlflowException
+            from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
+
+            try:
+                return original(self, *args, **kwargs)
+            except MlflowException as error:
+                # UC raises with INTERNAL_ERROR (a 500); the request is fine, the operation has no meaning there.
+                raise MlflowException(_USE_ALIASES, error_code=NOT_IMPLEMENTED) from error
+
+        return call
+
+    store._gateway_search_versions = original_search_versions
     store.create_model_version = create_model_version
+    store.create_registered_model = create_registered_model
+    store.transition_model_version_stage = unsupported_stages(original_transition)
+    store.get_latest_versions = unsupported_stages(original_latest)
     store.search_registered_models = search_registered_models
     store.search_model_versions = search_model_versions
     store.list_webhooks_by_event = list_webhooks_by_event
@@ -170,6 +329,86 @@ def _patch_server(module):
     patched._gateway_patched = True
     # serve_model_version_artifact in mlflow/server/__init__.py looks this name up per request.
     module.get_model_version_artifact_handler = patched
+
+
+def _patch_databricks_tracking_store(module):
+    """Fix 6: the two dataset lists the UI asks a Databricks tracking store for."""
+    store = getattr(module, "DatabricksTracingRestStore", None)
+    if store is None or getattr(store, "_gateway_patched", False):
+        return
+    original_search_datasets = store.search_datasets
+
+    def _search_datasets(self, experiment_ids):
+        """The datasets the experiments' runs used, as the file and SQL stores derive them (mlflow/store/tracking/file_store.py)."""
+        from mlflow.entities import ViewType
+        from mlflow.entities.dataset_summary import _DatasetSummary
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        summaries, seen, token, read = [], set(), None, 0
+        while read < _MAX_DATASET_RUNS:
+            page = self.search_runs(experiment_ids, "", ViewType.ACTIVE_ONLY, min(1000, _MAX_DATASET_RUNS - read), None, token)
+            for run in page:
+                for dataset_input in run.inputs.dataset_inputs if run.inputs else []:
+                    context = next((t.value for t in dataset_input.tags if t.key == MLFLOW_DATASET_CONTEXT), None)
+                    key = (run.info.experiment_id, dataset_input.dataset.name, dataset_input.dataset.digest, context)
+                    if key not in seen and len(summaries) < _MAX_DATASET_SUMMARIES:
+                        seen.add(key)
+                        summaries.append(_DatasetSummary(*key))
+            read += len(page)
+            token = page.token
+            if not token:
+                break
+        return summaries
+
+    def search_datasets(self, experiment_ids=None, filter_string=None, max_results=1000, order_by=None, page_token=None):
+        """Evaluation datasets: the managed-evals API takes no ordering and no filter, so the UI's are run here.
+
+        The UI always asks for an ordering (created_time DESC) and, when the user types, a name
+        filter; the Databricks store refuses both (INVALID_PARAMETER_VALUE). The ordering is
+        dropped (the workspace answers its own order) and a name filter is applied to what it answers.
+        """
+        from mlflow.store.entities.paged_list import PagedList
+
+        found = original_search_datasets(self, experiment_ids, None, max_results, None, page_token)
+        if not filter_string:
+            return found
+        from mlflow.utils.search_utils import SearchUtils
+
+        clauses = SearchUtils.parse_search_filter(filter_string)
+        for clause in clauses:
+            if clause.get("key") != "name" or clause.get("comparator", "").upper() not in ("=", "!=", "LIKE", "ILIKE"):
+                from mlflow.exceptions import MlflowException
+
+                raise MlflowException.invalid_parameter_value("Evaluation datasets on Databricks can be filtered by name only.")
+        matches = [d for d in found if all(SearchUtils.get_comparison_func(c["comparator"].upper())(d.name, c["value"]) for c in clauses)]
+        return PagedList(matches, found.token)
+
+    original_batch_get_traces = store.batch_get_traces
+
+    def batch_get_traces(self, trace_ids, location=None, experiment_ids=None):
+        """The UI's trace view of a trace in an experiment.
+
+        The server's get-trace-artifact handler asks for spans with batch_get_traces(ids, None),
+        which this store sends to /api/4.0/mlflow/traces/None/batchGet: a v4 batch-get
+        addresses Unity Catalog locations only. Traces in an experiment keep their spans in the
+        trace's data file; "not implemented" sends the handler there (its artifact repository,
+        through the signed URLs of /traces/{id}/credentials-for-data-download). A v4 id
+        (trace:/<location>/<id>) is still fetched from its location.
+        """
+        from mlflow.exceptions import MlflowNotImplementedException
+        from mlflow.tracing.utils import parse_trace_id_v4
+
+        if location is None and experiment_ids is None:
+            locations = {parse_trace_id_v4(trace_id)[0] for trace_id in trace_ids}
+            if None in locations or len(locations) != 1:
+                raise MlflowNotImplementedException()
+            location = locations.pop()
+        return original_batch_get_traces(self, trace_ids, location, experiment_ids)
+
+    store._search_datasets = _search_datasets
+    store.search_datasets = search_datasets
+    store.batch_get_traces = batch_get_traces
+    store._gateway_patched = True
 
 
 # The --artifacts-destination of the child in Databricks mode (src/supervisor/child-command.ts).
@@ -233,6 +472,7 @@ def _patch_artifact_registry(module):
 
 _PATCHES = {
     _UC_STORE_MODULE: _patch_uc_store,
+    "mlflow.store.tracking.databricks_rest_store": _patch_databricks_tracking_store,
     _SERVER_MODULE: _patch_server,
     "mlflow.store.artifact.artifact_repository_registry": _patch_artifact_registry,
 }
