@@ -183,6 +183,54 @@ emit({
   });
 });
 
+describe("traces", () => {
+  it("logs a trace with @mlflow.trace, stores its data through a signed URL and reads its spans back; others are refused", async () => {
+    emu.clearCalls();
+    const { result } = await runMlflowPython(
+      emu,
+      `
+import mlflow
+from mlflow import MlflowClient
+exp_id = mlflow.set_experiment("/Users/${emu.servicePrincipal.applicationId}/emulator-traces").experiment_id
+@mlflow.trace(name="answer")
+def answer(q):
+    with mlflow.start_span(name="retrieve") as span:
+        span.set_inputs({"q": q})
+    return "42"
+answer("why?")
+mlflow.flush_trace_async_logging()
+found = mlflow.search_traces(locations=[exp_id], return_type="list")
+trace = mlflow.get_trace(found[0].info.trace_id)
+emit({
+  "experiment_id": exp_id, "trace_id": trace.info.trace_id,
+  "location": trace.info.tags.get("mlflow.artifactLocation"),
+  "spans": sorted(s.name for s in trace.data.spans),
+  "searched_spans": sorted(s.name for s in found[0].data.spans),
+})
+`,
+    );
+    const r = result as { experiment_id: string; trace_id: string; location: string; spans: string[]; searched_spans: string[] };
+    assert.equal(r.location, `dbfs:/databricks/mlflow-tracking/${r.experiment_id}/${r.trace_id}/artifacts`);
+    assert.deepEqual(r.spans, ["answer", "retrieve"]);
+    assert.deepEqual(r.searched_spans, ["answer", "retrieve"]);
+    // The data went up through the signed URL the upload credential named, by the service principal.
+    const upload = emu.calls.find((c) => c.path === `/api/2.0/mlflow/traces/${r.trace_id}/credentials-for-data-upload`);
+    assert.equal(upload?.status, 200);
+    assert.equal(upload?.principalKind, "service_principal");
+    assert.ok(
+      emu.calls.some((c) => c.method === "PUT" && c.path.startsWith("/blob/") && c.path.includes(`/Traces/${r.trace_id}/`) && c.status === 200),
+      "traces.json was written at the signed URL",
+    );
+    // Without a grant on the experiment (in the service principal's home folder), a user may not read the trace's data.
+    const token = await emu.mintUserToken({ userName: "carol@example.com" });
+    const refused = await fetch(`${emu.url}/api/2.0/mlflow/traces/${r.trace_id}/credentials-for-data-download`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(((await refused.json()) as { error_code: string }).error_code, "PERMISSION_DENIED");
+  });
+});
+
 describe("other credentials", () => {
   it("works with a PAT and a user OAuth token, and records them as such", async () => {
     const pat = emu.addPersonalAccessToken("carol@example.com");

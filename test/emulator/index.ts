@@ -30,6 +30,8 @@ import { scimRouter } from "./scim.js";
 import { ExperimentAccess } from "./experiment-access.js";
 import { trackingRouter } from "./tracking-rules.js";
 import { tracesV4Router } from "./traces-v4.js";
+import { managedEvalsRouter } from "./managed-evals.js";
+import { traceDataRouter } from "./trace-data.js";
 import { workspaceApiRouter } from "./workspace-api.js";
 import { WorkspaceTree } from "./workspace-tree.js";
 import type { CallRecord, DenyRule, WorkspaceEmulator, WorkspaceEmulatorOptions } from "./types.js";
@@ -61,6 +63,8 @@ function buildApp(ctx: EmulatorContext): express.Express {
   app.use(unityCatalogRouter(ctx));
   app.use(workspaceApiRouter(ctx));
   app.use(tracesV4Router(ctx));
+  app.use(managedEvalsRouter(ctx));
+  app.use(traceDataRouter(ctx));
   app.use(trackingRouter(ctx));
   app.use((req, res) => sendEndpointNotFound(res, req.method, req.originalUrl.split("?")[0] ?? ""));
   app.use(databricksErrorHandler);

@@ -15,6 +15,7 @@ import express, { type Request, type Response, type Router } from "express";
 import { backingCall } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
 import { refusing, sendDatabricksError } from "./errors.js";
+import { toDatabricksTraceUris } from "./trace-data.js";
 import { WorkspaceRefusal } from "./workspace-tree.js";
 
 type Json = Record<string, unknown>;
@@ -32,7 +33,9 @@ interface Operation {
 
 /** v3 TraceInfo JSON -> mlflow.databricks.TraceInfo JSON (the v4 message has no request/response). */
 function v4TraceInfo(info: Json): Json {
-  return Object.fromEntries(Object.entries(info).filter(([key]) => key !== "request" && key !== "response"));
+  const kept = Object.fromEntries(Object.entries(info).filter(([key]) => key !== "request" && key !== "response"));
+  // Data locations in Databricks' form (trace-data.ts).
+  return JSON.parse(toDatabricksTraceUris(JSON.stringify(kept))) as Json;
 }
 
 function experimentIdsOf(locations: unknown): string[] {

@@ -17,6 +17,7 @@
 
 import express, { type Request, type Response, type Router } from "express";
 import { toDatabricksLoggedModelUris } from "./artifact-paths.js";
+import { toDatabricksTraceUris } from "./trace-data.js";
 import { backingCall, relayError } from "./backing-client.js";
 import { type EmulatorContext, callerOf } from "./context.js";
 import { refusing, sendDatabricksError } from "./errors.js";
@@ -250,7 +251,7 @@ async function handle(ctx: EmulatorContext, req: Request, res: Response): Promis
     }
     default: {
       await checkRefs(ctx, p, refsOf(sub, args), write);
-      const rewrite = sub.startsWith("/logged-models") ? toDatabricksLoggedModelUris : undefined;
+      const rewrite = sub.startsWith("/logged-models") ? toDatabricksLoggedModelUris : sub.startsWith("/traces") ? toDatabricksTraceUris : undefined;
       return forward(ctx, req, res, { body, ...(rewrite ? { rewrite } : {}) });
     }
   }
