@@ -16,7 +16,17 @@ import { launchBrowser, screenshotPath } from "../support/browser.js";
 import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
-import { PAGES, type PageResult, type Seed, type WalkTarget, documentedColumn, expectedCell, saveResults, walkPage } from "./ui-walk.js";
+import {
+  PAGES,
+  type PageResult,
+  type Seed,
+  type WalkTarget,
+  documentedColumn,
+  expectedCell,
+  saveResults,
+  openWalker,
+  type Walker,
+} from "./ui-walk.js";
 
 const ALICE = "alice@example.com";
 const NOTE = "hello from a Databricks notebook\n";
@@ -31,6 +41,7 @@ describe("every page of the MLflow UI with Databricks as the backend", () => {
   let context: BrowserContext;
   let target: WalkTarget;
   const results: PageResult[] = [];
+  let walker: Walker | undefined;
   const stamp = Date.now();
   const model = `main.ui_walk.forecast_${stamp}`;
   const prompt = `main.ui_walk.qa_prompt_${stamp}`;
@@ -54,6 +65,7 @@ describe("every page of the MLflow UI with Databricks as the backend", () => {
   });
   after(async () => {
     saveResults("databricks", results);
+    await walker?.close();
     await context?.close();
     await browser?.close();
     await frontDoor?.close();
@@ -63,7 +75,8 @@ describe("every page of the MLflow UI with Databricks as the backend", () => {
 
   for (const spec of PAGES) {
     it(spec.title, async () => {
-      const result = await walkPage(context, target, spec);
+      walker ??= await openWalker(context, target);
+      const result = await walker.walk(spec);
       results.push(result);
       assert.notEqual(result.status, "fails", `${spec.title}:\n${result.problems.join("\n")}`);
     });
@@ -85,6 +98,46 @@ describe("every page of the MLflow UI with Databricks as the backend", () => {
     assert.equal(await page.locator('[data-assistant-ui="true"]').count(), 0, "no assistant button");
     assert.equal(await page.getByText("Welcome to MLflow Assistant").count(), 0, "no assistant panel");
     await page.close();
+  });
+
+  it("stores the trace logged through the app in the workspace, through the APIs MLflow uses against Databricks", () => {
+    assert.ok(Array.isArray(target.seed.trace_ids), `the client read its trace back with spans: ${JSON.stringify(target.seed.trace_ids)}`);
+    const traceId = target.seed.trace_ids[0] ?? "";
+    // Started as the service principal, then its data written through the signed URL the workspace handed out.
+    const started = workspace.calls.find((c) => c.method === "POST" && c.path === "/api/3.0/mlflow/traces" && c.status === 200);
+    assert.equal(started?.principalKind, "service_principal");
+    const credential = workspace.calls.find((c) => c.path === `/api/2.0/mlflow/traces/${traceId}/credentials-for-data-upload`);
+    assert.equal(credential?.status, 200);
+    assert.equal(credential?.principalKind, "service_principal");
+    const written = workspace.calls.find((c) => c.method === "PUT" && c.path.includes(`/Traces/${traceId}/artifacts/traces.json`));
+    assert.equal(written?.status, 200);
+    assert.equal(written?.signedFor?.principalKind, "service_principal");
+  });
+
+  it("answers what Unity Catalog has no meaning for with a clear MLflow-shaped error", async () => {
+    const token = await workspace.mintUserToken({ userName: ALICE });
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, string> }> => {
+      const response = await fetch(`${frontDoor.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, json: (await response.json()) as Record<string, string> };
+    };
+    const stage = await call("POST", "/api/2.0/mlflow/model-versions/transition-stage", {
+      name: model,
+      version: "1",
+      stage: "Production",
+      archive_existing_versions: false,
+    });
+    assert.equal(stage.status, 501);
+    assert.equal(stage.json["error_code"], "NOT_IMPLEMENTED");
+    assert.match(stage.json["message"] ?? "", /use aliases/);
+    const byTag = await call("GET", `/api/2.0/mlflow/registered-models/search?filter=${encodeURIComponent("tags.owner = 'forecasting'")}`);
+    assert.equal(byTag.status, 400);
+    assert.match(byTag.json["message"] ?? "", /filtered by name only/);
+    // The client's register_prompt (a registered model tagged as a prompt) got the same reason as the Prompts page.
+    assert.match(JSON.stringify(target.seed.prompt_version), /Prompts are not served through this app with a Unity Catalog registry/);
   });
 
   it("docs/ui-pages.md states what this walk found (npm run ui:table rewrites it)", () => {

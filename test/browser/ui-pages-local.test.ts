@@ -9,7 +9,17 @@ import type { Browser, BrowserContext } from "playwright-core";
 import { launchBrowser } from "../support/browser.js";
 import { runPythonJson } from "../support/python.js";
 import { type SharedGateway, useSharedGateway } from "../support/shared-gateway.js";
-import { PAGES, type PageResult, type Seed, type WalkTarget, documentedColumn, expectedCell, saveResults, walkPage } from "./ui-walk.js";
+import {
+  PAGES,
+  type PageResult,
+  type Seed,
+  type WalkTarget,
+  documentedColumn,
+  expectedCell,
+  saveResults,
+  openWalker,
+  type Walker,
+} from "./ui-walk.js";
 
 describe("every page of the MLflow UI in local mode", () => {
   let gateway: SharedGateway;
@@ -17,6 +27,7 @@ describe("every page of the MLflow UI in local mode", () => {
   let context: BrowserContext;
   let target: WalkTarget;
   const results: PageResult[] = [];
+  let walker: Walker | undefined;
 
   before(async () => {
     gateway = await useSharedGateway();
@@ -30,6 +41,7 @@ describe("every page of the MLflow UI in local mode", () => {
   });
   after(async () => {
     saveResults("local", results);
+    await walker?.close();
     await context?.close();
     await browser?.close();
     await gateway?.release();
@@ -37,7 +49,8 @@ describe("every page of the MLflow UI in local mode", () => {
 
   for (const spec of PAGES) {
     it(spec.title, async () => {
-      const result = await walkPage(context, target, spec);
+      walker ??= await openWalker(context, target);
+      const result = await walker.walk(spec);
       results.push(result);
       assert.notEqual(result.status, "fails", `${spec.title}:\n${result.problems.join("\n")}`);
     });

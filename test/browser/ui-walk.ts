@@ -44,6 +44,12 @@ export interface WalkPage {
   expect(t: WalkTarget): Array<string | RegExp>;
   /** What the user does on the page after it loaded (search, open a tab), then more to expect. */
   act?(page: Page, t: WalkTarget): Promise<void>;
+  /**
+   * Opened by a fresh page load: a route change within the same view (another file of the
+   * same run, a trace selected on the traces page) does not re-render it, as a user's
+   * following of a link would not either.
+   */
+  reload?: boolean;
   /** Pages a mode cannot offer by design: the walk checks that the page says this instead. */
   unavailable?: Partial<Record<Mode, { reason: string; shows: RegExp; refused?: RegExp }>>;
 }
@@ -70,7 +76,7 @@ const EXPECTED_REFUSALS = [/^403 \w+ \/ajax-api\/3\.0\/mlflow\/assistant\//, /^4
 const CONSOLE_NOISE = [/^Failed to load resource/, /ResizeObserver loop completed with undelivered notifications/];
 const UI_TIMEOUT_MS = 45_000;
 /** After the expected texts are visible, late requests of the page still get this long to fail. */
-const SETTLE_MS = 1_500;
+const SETTLE_MS = 1_000;
 
 const runs = (t: WalkTarget): string[] => [t.seed.runs.baseline, t.seed.runs["tuned-a"], t.seed.runs["tuned-b"]];
 const runPage = (t: WalkTarget, tail = ""): string => `/experiments/${t.seed.experiment_id}/runs/${t.seed.runs.baseline}${tail}`;
@@ -137,6 +143,7 @@ export const PAGES: WalkPage[] = [
   },
   {
     id: "artifact-image",
+    reload: true,
     title: "Artifacts: image preview",
     route: (t) => runPage(t, "/artifacts/plots/residuals.png"),
     expect: () => ["residuals.png"],
@@ -149,6 +156,7 @@ export const PAGES: WalkPage[] = [
   },
   {
     id: "artifact-table",
+    reload: true,
     title: "Artifacts: table previews (CSV, MLflow table)",
     route: (t) => runPage(t, "/artifacts/tables/predictions.csv"),
     expect: () => ["predicted_sales", "north"],
@@ -211,6 +219,7 @@ export const PAGES: WalkPage[] = [
   },
   {
     id: "trace",
+    reload: true,
     title: "Trace detail (spans)",
     route: (t) =>
       `/experiments/${t.seed.experiment_id}/traces?selectedEvaluationId=${Array.isArray(t.seed.trace_ids) ? (t.seed.trace_ids[0] ?? "") : ""}`,
@@ -231,7 +240,7 @@ export const PAGES: WalkPage[] = [
       databricks: {
         reason:
           "Databricks keeps evaluation datasets in Unity Catalog tables (Agent Evaluation), which the workspace emulator does not have: the page lists none, without error",
-        shows: /No datasets|no datasets|Create dataset/,
+        shows: /Create an evaluation dataset/,
       },
     },
   },
@@ -251,11 +260,20 @@ export const PAGES: WalkPage[] = [
   },
 ];
 
-/** Opens one page as a user would and reports what went wrong on it. */
-export async function walkPage(context: BrowserContext, target: WalkTarget, spec: WalkPage): Promise<PageResult> {
-  const problems: string[] = [];
+export interface Walker {
+  walk(spec: WalkPage): Promise<PageResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * One browser tab that visits the pages in turn, as a user clicking through the app does
+ * (after the first page, moving to the next is a route change inside the single-page app,
+ * not a reload). What fails while a page is shown is that page's problem.
+ */
+export async function openWalker(context: BrowserContext, target: WalkTarget): Promise<Walker> {
   const page = await context.newPage();
   const origin = new URL(target.url).origin;
+  let problems: string[] = [];
   page.on("response", (response) => {
     const url = response.url();
     if (!url.startsWith(origin) || response.status() < 400) return;
@@ -263,41 +281,56 @@ export async function walkPage(context: BrowserContext, target: WalkTarget, spec
     if (!EXPECTED_REFUSALS.some((pattern) => pattern.test(line.split("?")[0] ?? line))) problems.push(line);
   });
   page.on("requestfailed", (request) => {
-    if (request.url().startsWith(origin))
-      problems.push(`failed ${request.method()} ${request.url().slice(origin.length)}: ${request.failure()?.errorText ?? ""}`);
+    // A route change cancels the previous page's requests still in flight: that is not a failure.
+    const failure = request.failure()?.errorText ?? "";
+    if (request.url().startsWith(origin) && !/ERR_ABORTED/.test(failure))
+      problems.push(`failed ${request.method()} ${request.url().slice(origin.length)}: ${failure}`);
   });
   page.on("console", (message) => {
     if (message.type() === "error" && !CONSOLE_NOISE.some((pattern) => pattern.test(message.text())))
       problems.push(`console: ${message.text().slice(0, 300)}`);
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message.slice(0, 300)}`));
-  const unavailable = spec.unavailable?.[target.mode];
-  try {
-    await page.goto(`${target.url}/#${spec.route(target)}`, { waitUntil: "domcontentloaded" });
-    await dismissWelcome(page);
+
+  async function walk(spec: WalkPage): Promise<PageResult> {
+    problems = [];
+    const unavailable = spec.unavailable?.[target.mode];
+    try {
+      if (spec.reload === true) await page.goto("about:blank");
+      await page.goto(`${target.url}/#${spec.route(target)}`, { waitUntil: "domcontentloaded" });
+      await dismissWelcome(page);
+      if (unavailable) {
+        await page.getByText(unavailable.shows).first().waitFor({ timeout: UI_TIMEOUT_MS });
+      } else {
+        for (const text of spec.expect(target)) await page.getByText(text).first().waitFor({ timeout: UI_TIMEOUT_MS });
+        await spec.act?.(page, target);
+      }
+      await page.waitForTimeout(SETTLE_MS);
+      if (!unavailable) {
+        for (const alert of await page.locator('[role="alert"]').allInnerTexts())
+          if (/error|fail|unsupported/i.test(alert)) problems.push(`alert: ${alert.slice(0, 300)}`);
+      }
+    } catch (error) {
+      problems.push(`not shown: ${(error as Error).message.split("\n")[0] ?? ""}`);
+    } finally {
+      await page.screenshot({ path: screenshotPath(`ui-${target.mode}-${spec.id}`) }).catch(() => undefined);
+    }
+    const found = problems;
     if (unavailable) {
-      await page.getByText(unavailable.shows).first().waitFor({ timeout: UI_TIMEOUT_MS });
-    } else {
-      for (const text of spec.expect(target)) await page.getByText(text).first().waitFor({ timeout: UI_TIMEOUT_MS });
-      await spec.act?.(page, target);
+      // The page must say why, and nothing it asked for may have failed other than the one call refused on purpose.
+      const others = found.filter((p) => unavailable.refused === undefined || !unavailable.refused.test(p));
+      return {
+        id: spec.id,
+        title: spec.title,
+        status: others.length === 0 ? "not available" : "fails",
+        reason: unavailable.reason,
+        problems: others,
+      };
     }
-    await page.waitForTimeout(SETTLE_MS);
-    if (!unavailable) {
-      for (const alert of await page.locator('[role="alert"]').allInnerTexts())
-        if (/error|fail|unsupported/i.test(alert)) problems.push(`alert: ${alert.slice(0, 300)}`);
-    }
-  } catch (error) {
-    problems.push(`not shown: ${(error as Error).message.split("\n")[0] ?? ""}`);
-  } finally {
-    await page.screenshot({ path: screenshotPath(`ui-${target.mode}-${spec.id}`) }).catch(() => undefined);
-    await page.close();
+    return { id: spec.id, title: spec.title, status: found.length === 0 ? "works" : "fails", problems: found };
   }
-  if (unavailable) {
-    // The page must say why, and nothing it asked for may have failed other than the one call refused on purpose.
-    const others = problems.filter((p) => unavailable.refused === undefined || !unavailable.refused.test(p));
-    return { id: spec.id, title: spec.title, status: others.length === 0 ? "not available" : "fails", reason: unavailable.reason, problems: others };
-  }
-  return { id: spec.id, title: spec.title, status: problems.length === 0 ? "works" : "fails", problems };
+
+  return { walk, close: () => page.close() };
 }
 
 /** MLflow greets a first visit with dialogs (the registry's new UI, feature tours); a user closes them. */

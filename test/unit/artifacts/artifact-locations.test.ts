@@ -80,7 +80,7 @@ describe("trace data locations", () => {
   it("names the trace where a run id would be, as Databricks locates trace data", () => {
     const target = parseArtifactTarget("databricks/mlflow-tracking/42/tr-0123abcd/artifacts/traces.json");
     assert.deepEqual(target, { kind: "trace", experimentId: "42", traceId: "tr-0123abcd", path: "traces.json" });
-    assert.equal(databricksRoot(target as Extract<typeof target, { kind: "trace" }>), dbfs);
+    assert.equal(databricksRoot(target), dbfs);
   });
 });
 
