@@ -23,7 +23,7 @@ import { createIdentityResolver } from "./identity/resolve-identity.js";
 import { TokenVerifier } from "./identity/token-verifier.js";
 import { DEFAULT_KEYS_OPTIONS, WorkspaceKeys } from "./identity/workspace-keys.js";
 import { createMetrics } from "./metrics/metrics.js";
-import { Policy } from "./policy/policy.js";
+import { createPolicyLayer } from "./policy/create-policy-layer.js";
 import { createMlflowProxy } from "./proxy/create-proxy.js";
 import { loadRouteTable } from "./routes/route-table.js";
 import type { Supervisor } from "./supervisor/supervisor.js";
@@ -88,12 +88,22 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     onServerError: () => backend?.suspect(),
   });
 
+  // The policy (policy/): reloaded when its file changes; groups from SCIM in Databricks mode.
+  const policy = createPolicyLayer(config.policy, {
+    workspace,
+    experimentRoot: config.databricks?.experimentRoot,
+    childUrl: () => supervisor.baseUrl,
+    logger,
+  });
+  policy.store.start();
+
   const accessLog = new AccessLogWriter(config.logLevel);
   let shuttingDown = false;
   const app = createApp({
     routes,
     identity,
-    policy: new Policy(config.policy),
+    authorizer: policy.authorizer,
+    lookup: policy.lookup,
     audit,
     supervisor,
     proxy,
@@ -108,7 +118,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       version: { gateway: readPackageVersion(repoRoot), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
       supervisor,
       metrics,
-      checks: [backend, audit, volumeCheck].filter((check) => check !== undefined),
+      checks: [backend, audit, volumeCheck, policy.store].filter((check) => check !== undefined),
       isShuttingDown: () => shuttingDown,
     },
   });
@@ -138,6 +148,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       if (!drained) logger.warn("in-flight requests were cut at the end of the shutdown grace period");
       backend?.stop();
       volumeCheck?.stop();
+      policy.store.stop();
       clearInterval(uploadSweep);
       proxy.agent.destroy();
       // Every call has ended, so every event is recorded: flush the audit sinks while the

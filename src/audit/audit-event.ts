@@ -40,6 +40,10 @@ export interface AuditOutcome {
   decision: "allow" | "deny" | "undecided";
   /** The stage or rule that decided (e.g. "identity", "route", "cross-site", "read-only", "default-write"). */
   decided_by: string;
+  /** The grant (or protected-alias rule) that matched, when the policy decided by one. */
+  grant?: string;
+  /** The permission the call needed, when the policy decided. */
+  permission?: string;
   /** The gateway's own error code when the gateway answered (UNAUTHENTICATED, POLICY_DENIED, ...). */
   gateway_error: string | null;
   /** The client went away before the answer was complete. */

@@ -30,7 +30,7 @@ export interface AuditedCall {
   mlflowErrorCode: string | undefined;
   gatewayError: string | undefined;
   /** The rule that judged the call, when one did. */
-  decision: { allow: boolean; rule: string } | undefined;
+  decision: { allow: boolean; rule: string; grant?: string | undefined; need?: string | undefined } | undefined;
   durationMs: number;
   bytesIn: number;
   bytesOut: number;
@@ -98,7 +98,7 @@ function outcomeOf(call: AuditedCall): AuditOutcome {
     decision = "deny";
     decidedBy = REFUSED_BY[call.gatewayError] ?? "none";
   }
-  return {
+  const outcome: AuditOutcome = {
     status: call.status,
     error_code: optionalAuditString(call.mlflowErrorCode),
     decision,
@@ -106,6 +106,9 @@ function outcomeOf(call: AuditedCall): AuditOutcome {
     gateway_error: optionalAuditString(call.gatewayError),
     abandoned: call.abandoned,
   };
+  if (call.decision?.grant !== undefined) outcome.grant = auditString(call.decision.grant, 256);
+  if (call.decision?.need !== undefined) outcome.permission = auditString(call.decision.need, 16);
+  return outcome;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

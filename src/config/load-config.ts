@@ -139,7 +139,7 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     databricksHost: databricks?.host ?? (rawHost === undefined ? undefined : normaliseHost(rawHost)),
     listenHost,
   });
-  const policy = readPolicy(reader, { localUser: identity.mode === "local" ? identity.localUser : undefined });
+  const policy = readPolicy(reader, { localUser: identity.mode === "local" ? identity.localUser : undefined, problems });
   const audit = readAudit(reader, problems, { databricksMode: mode === "databricks", dataDir, repoRoot: defaults.repoRoot });
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -15,7 +15,8 @@ import type { BackendStatus } from "../databricks/backend-check.js";
 import type { AccessLogWriter } from "../log/access-log-writer.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
-import type { Policy } from "../policy/policy.js";
+import type { Authorizer } from "../policy/authorizer.js";
+import type { ObjectLookup } from "../policy/object-lookup.js";
 import { type MlflowProxy, RETRY_AFTER_SECONDS } from "../proxy/create-proxy.js";
 import type { RouteTable } from "../routes/route-table.js";
 import type { Supervisor } from "../supervisor/supervisor.js";
@@ -30,11 +31,15 @@ import { type ArtifactStageDependencies, artifactLocations, artifacts } from "./
 import { composePipeline, type Next as NextFunction } from "./pipeline.js";
 import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
 import { sendError } from "./send-error.js";
+import { authorize, authorizeAdmin } from "./authorize-stage.js";
+import { searchFilter } from "./search-filter-stage.js";
 
 export interface AppDependencies {
   routes: RouteTable;
   identity: IdentityResolver;
-  policy: Policy;
+  authorizer: Authorizer;
+  /** What the policy reads about objects (run -> experiment, owners), cached. */
+  lookup: ObjectLookup;
   audit: AuditTrail;
   supervisor: Supervisor;
   proxy: MlflowProxy;
@@ -56,7 +61,8 @@ export interface AppDependencies {
  *   request scope -> audit scope -> path decoding -> shutdown gate -> gateway endpoints -> header spellings
  *   -> identity -> admin pages -> route classification -> cross-site guard -> policy
  *   -> audit gate -> attribution -> backend gate -> experiment names -> artifact locations
- *   -> artifacts -> child readiness -> proxy, and one error responder for all of them.
+ *   -> artifacts -> child readiness -> filtered searches -> proxy, and one error responder
+ * for all of them.
  * The audit scope comes second so that every call, however early it is refused, gets its
  * one event. Artifacts come before child readiness: run and logged-model files move between
  * the client and the workspace without the child. Identity comes before routing so an unauthenticated caller learns nothing
@@ -85,6 +91,7 @@ export function createApp(deps: AppDependencies): RequestListener {
       artifactLocations(deps.artifacts),
       artifacts(deps.artifacts),
       childReadiness(deps),
+      searchFilter({ authorizer: deps.authorizer, childUrl: () => deps.supervisor.baseUrl }),
       deps.proxy.handler,
     ],
     errorResponder(deps),
@@ -174,17 +181,7 @@ function adminPages(deps: AppDependencies, pages: GatewayPages) {
     const context = contextOf(req);
     if (!context.path.startsWith(ADMIN_PREFIX) || context.identity === undefined) return next();
     context.metricClass = "gateway";
-    context.decision = deps.policy.decideAdmin(context.identity);
-    if (!context.decision.allow) {
-      next(
-        new GatewayError(
-          "POLICY_DENIED",
-          `Only the gateway's admins may read the audit trail; ${displayName(context.identity)} is not one (GATEWAY_ADMINS).`,
-        ),
-      );
-      return;
-    }
-    pages(req, res, next);
+    authorizeAdmin(req, deps.authorizer).then(() => pages(req, res, next), next);
   };
 }
 
@@ -205,24 +202,6 @@ function crossSiteGuard() {
     // The identity stage has stripped X-Forwarded-*; the guard judges the host the front door saw.
     checkCrossSite(req.method ?? "GET", { ...req.headers, "x-forwarded-host": contextOf(req).forwardedHost });
     next();
-  };
-}
-
-/** Decides whether this person may make this MLflow call (policy/policy.ts); the rule is audited. */
-function authorize(deps: AppDependencies) {
-  return function authorize(req: Request, _res: Response, next: NextFunction): void {
-    const context = contextOf(req);
-    const { identity, route } = context;
-    if (identity === undefined || route === undefined) return next();
-    const decision = deps.policy.decide(identity, route.operationClass);
-    context.decision = decision;
-    if (decision.allow) return next();
-    next(
-      new GatewayError(
-        "POLICY_DENIED",
-        `${displayName(identity)} may read but not change anything in this MLflow (rule ${decision.rule}); ${route.route.operation} was not performed. Ask an admin for write access.`,
-      ),
-    );
   };
 }
 

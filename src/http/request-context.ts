@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { readJsonBody } from "../attribution/read-json-body.js";
 import type { AuditObjects } from "../audit/audit-event.js";
 import type { Identity } from "../identity/identity.js";
-import type { Decision } from "../policy/policy.js";
+import type { Authorization } from "../policy/authorizer.js";
 import type { RouteMatch } from "../routes/route-table.js";
 
 /**
@@ -36,8 +36,10 @@ export interface RequestContext {
   errorCode: string | undefined;
   /** MLflow's error_code of an error answer (the gateway's, or read from the child's answer). */
   mlflowErrorCode: string | undefined;
-  /** The policy's verdict, or the refusal of a later gate (audit unavailable). */
-  decision: Decision | { allow: false; rule: "audit-unavailable" } | undefined;
+  /** The policy's verdict (rule, matching grant, permission needed), or the refusal of a later gate (audit unavailable). */
+  decision: Decision | undefined;
+  /** The policy's whole answer: the caller's groups, and whether a search must be filtered. */
+  authorization: Authorization | undefined;
   /** Request body bytes received (counted as they stream through, never buffered for it). */
   bytesIn: number;
   /** Response body bytes relayed from the child. */
@@ -57,6 +59,16 @@ export interface RequestContext {
   auditObjects: AuditObjects | undefined;
   /** Rewrites the child's JSON answer (artifact locations as clients see them); undefined: relayed as is. */
   rewriteAnswer: ((body: unknown) => unknown) | undefined;
+}
+
+/** What decided a call, as the audit trail records it. */
+export interface Decision {
+  allow: boolean;
+  rule: string;
+  /** The grant (or protected-alias rule) that matched, when one did. */
+  grant?: string | undefined;
+  /** The permission the call needed. */
+  need?: string | undefined;
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -82,6 +94,7 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     replacementBody: undefined,
     mlflowErrorCode: undefined,
     decision: undefined,
+    authorization: undefined,
     bytesIn: 0,
     bytesOut: 0,
     bodySample: undefined,

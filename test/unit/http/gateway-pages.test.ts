@@ -12,7 +12,7 @@ import { AccessLogWriter } from "../../../src/log/access-log-writer.js";
 import { createIdentityResolver } from "../../../src/identity/resolve-identity.js";
 import { createLogger } from "../../../src/log/create-logger.js";
 import { createMetrics } from "../../../src/metrics/metrics.js";
-import { Policy } from "../../../src/policy/policy.js";
+import { createPolicyLayer } from "../../../src/policy/create-policy-layer.js";
 import { createMlflowProxy } from "../../../src/proxy/create-proxy.js";
 import { loadRouteTable } from "../../../src/routes/route-table.js";
 import { Supervisor } from "../../../src/supervisor/supervisor.js";
@@ -38,10 +38,14 @@ async function startPipeline(admins: string): Promise<{ url: string; close: () =
   const metrics = createMetrics();
   const audit = createAuditTrail(config.audit, { workspace: undefined, logger });
   const routes = loadRouteTable();
+  const policyLayer = () => {
+    const layer = createPolicyLayer(config.policy, { workspace: undefined, experimentRoot: undefined, childUrl: () => supervisor.baseUrl, logger });
+    return { authorizer: layer.authorizer, lookup: layer.lookup };
+  };
   const app = createApp({
     routes,
     identity: createIdentityResolver("local", undefined, config.identity.localUser),
-    policy: new Policy(config.policy),
+    ...policyLayer(),
     audit,
     supervisor,
     proxy: createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: 1_000, logger }),

@@ -1,0 +1,89 @@
+import { type Stats, unwatchFile, watchFile } from "node:fs";
+import { loadPolicyFile } from "../config/policy-config.js";
+import type { Logger } from "../log/create-logger.js";
+import type { ReadinessCheck } from "../readiness.js";
+import type { PolicySource } from "./authorizer.js";
+import type { PolicyDocument, PolicyProblem } from "./policy-document.js";
+
+/** How often the policy file is checked for changes (polling works on every file system a volume or workspace file may be on). */
+export const POLICY_POLL_MS = 2_000;
+
+/**
+ * The policy in force. A policy file is reloaded when it changes, without a restart; a
+ * changed file with problems is refused as a whole (logged with every problem, and shown
+ * in readiness) and the last valid policy stays in force, so a typo never opens or closes
+ * the app by accident.
+ */
+export class PolicyStore implements PolicySource, ReadinessCheck {
+  readonly name = "policy";
+  readonly #file: string | undefined;
+  readonly #logger: Logger;
+  readonly #listeners: Array<(policy: PolicyDocument) => void> = [];
+  #policy: PolicyDocument;
+  #loadedAt = new Date();
+  #rejected: { at: Date; problems: PolicyProblem[] } | undefined;
+  #watching = false;
+
+  constructor(initial: PolicyDocument, options: { file: string | undefined; logger: Logger }) {
+    this.#policy = initial;
+    this.#file = options.file;
+    this.#logger = options.logger;
+  }
+
+  current(): PolicyDocument {
+    return this.#policy;
+  }
+
+  onChange(listener: (policy: PolicyDocument) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  start(pollMs = POLICY_POLL_MS): void {
+    if (this.#file === undefined || this.#watching) return;
+    this.#watching = true;
+    watchFile(this.#file, { interval: pollMs, persistent: false }, this.#changed);
+  }
+
+  stop(): void {
+    if (this.#file !== undefined && this.#watching) unwatchFile(this.#file, this.#changed);
+    this.#watching = false;
+  }
+
+  /** Reads the file again now (also what a change triggers). */
+  reload(): boolean {
+    if (this.#file === undefined) return false;
+    const loaded = loadPolicyFile(this.#file);
+    if ("problems" in loaded) {
+      this.#rejected = { at: new Date(), problems: loaded.problems };
+      this.#logger.error("the changed policy file was refused; the previous policy stays in force", {
+        file: this.#file,
+        problems: loaded.problems.map((p) => `${p.at}: ${p.message}`),
+      });
+      return false;
+    }
+    this.#policy = loaded.policy;
+    this.#loadedAt = new Date();
+    this.#rejected = undefined;
+    this.#logger.info("policy reloaded", {
+      file: this.#file,
+      grants: loaded.policy.grants.length,
+      protectedAliases: loaded.policy.aliasGuards.length,
+    });
+    for (const listener of this.#listeners) listener(loaded.policy);
+    return true;
+  }
+
+  check(): { ok: boolean; detail: string } {
+    const policy = this.#policy;
+    const base = `${policy.grants.length} grants from ${policy.source}, in force since ${this.#loadedAt.toISOString()}`;
+    if (this.#rejected === undefined) return { ok: true, detail: base };
+    const problems = this.#rejected.problems.map((p) => `${p.at}: ${p.message}`).join("; ");
+    // Still serving on the last valid policy: ready, but say loudly what was refused.
+    return { ok: true, detail: `${base}; the file changed at ${this.#rejected.at.toISOString()} and was refused: ${problems.slice(0, 500)}` };
+  }
+
+  readonly #changed = (current: Stats, previous: Stats): void => {
+    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+    this.reload();
+  };
+}
