@@ -30,7 +30,7 @@ export interface FilteredSearchOptions {
   /** Fetches one page from MLflow with these paging parameters. */
   fetchPage(paging: { max_results: number; page_token: string | undefined }): Promise<SearchPage>;
   /** Whether the caller may read this item of the answer. */
-  canRead(item: Record<string, unknown>): Promise<boolean>;
+  canRead(item: Record<string, unknown>): boolean | Promise<boolean>;
 }
 
 interface Position {

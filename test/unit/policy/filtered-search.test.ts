@@ -5,7 +5,7 @@ import { filteredSearch, MAX_CHILD_PAGES } from "../../../src/policy/filtered-se
 /** A child with `total` experiments, paged with MLflow-style opaque tokens; the caller may read ids divisible by `every`. */
 function child(total: number) {
   const calls: Array<{ max_results: number; page_token: string | undefined }> = [];
-  const fetchPage = async (paging: { max_results: number; page_token: string | undefined }) => {
+  const fetchPage = (paging: { max_results: number; page_token: string | undefined }) => {
     calls.push(paging);
     const start = paging.page_token === undefined ? 0 : Number(Buffer.from(paging.page_token, "base64").toString());
     const items = Array.from({ length: Math.max(0, Math.min(paging.max_results, total - start)) }, (_, i) => ({
@@ -13,7 +13,10 @@ function child(total: number) {
       name: `/e/${start + i}`,
     }));
     const end = start + items.length;
-    return { status: 200, body: { experiments: items, ...(end < total ? { next_page_token: Buffer.from(String(end)).toString("base64") } : {}) } };
+    return Promise.resolve({
+      status: 200,
+      body: { experiments: items, ...(end < total ? { next_page_token: Buffer.from(String(end)).toString("base64") } : {}) },
+    });
   };
   return { calls, fetchPage };
 }
@@ -29,7 +32,7 @@ async function all(total: number, every: number, maxResults: number): Promise<{ 
       maxResults: maxResults,
       pageToken: token,
       fetchPage,
-      canRead: async (item) => Number(item["experiment_id"]) % every === 0,
+      canRead: (item) => Number(item["experiment_id"]) % every === 0,
     });
     const list = page.body["experiments"] as Array<{ experiment_id: string }>;
     ids.push(...list.map((e) => e.experiment_id));
@@ -75,7 +78,7 @@ describe("filtered search", () => {
 
   it("refuses a token it did not hand out and a bad max_results, naming them", async () => {
     const { fetchPage } = child(3);
-    const base = { kind: "experiments" as const, fetchPage, canRead: async () => true };
+    const base = { kind: "experiments" as const, fetchPage, canRead: () => true };
     await assert.rejects(filteredSearch({ ...base, maxResults: 10, pageToken: "gw1.!!!" }), /page_token is not one this gateway handed out/);
     await assert.rejects(filteredSearch({ ...base, maxResults: "0", pageToken: undefined }), /max_results must be a whole number from 1/);
   });
@@ -85,8 +88,8 @@ describe("filtered search", () => {
       kind: "registered-models",
       maxResults: undefined,
       pageToken: undefined,
-      fetchPage: async () => ({ status: 400, body: { error_code: "INVALID_PARAMETER_VALUE", message: "bad filter" } }),
-      canRead: async () => true,
+      fetchPage: () => Promise.resolve({ status: 400, body: { error_code: "INVALID_PARAMETER_VALUE", message: "bad filter" } }),
+      canRead: () => true,
     });
     assert.deepEqual(page, { status: 400, body: { error_code: "INVALID_PARAMETER_VALUE", message: "bad filter" } });
   });

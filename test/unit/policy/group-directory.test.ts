@@ -16,10 +16,9 @@ function directory() {
   let now = 0;
   let answer: string[] | Error = ["team-a"];
   const asked: string[] = [];
-  const source: GroupSource = async (principal) => {
+  const source: GroupSource = (principal) => {
     asked.push(principal.kind === "user" ? principal.userName : principal.applicationId);
-    if (answer instanceof Error) throw answer;
-    return answer;
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
   };
   const groups = new GroupDirectory(source, { ttlMs: 60_000, staleMs: 300_000 }, () => now);
   return {
