@@ -71,8 +71,8 @@ function refusal(authorization: Authorization, operation: string, who: string): 
     why = `no grant of the policy gives ${who} ${verdict.need}${on}`;
   } else if (verdict.rule === UNREVIEWED_OPERATION) {
     why = `${operation} has no entry in the gateway's access rules, so it is refused for everyone`;
-  } else if (verdict.grant !== undefined && verdict.grant.includes(",")) {
-    why = `the alias is protected by ${verdict.grant}, which does not name ${who}`;
+  } else if (verdict.protectedAlias !== undefined) {
+    why = `the alias ${JSON.stringify(verdict.protectedAlias)} is protected by ${verdict.grant ?? verdict.rule}, which does not name ${who}`;
   } else {
     why = `the policy's rule "${verdict.rule}" denies ${verdict.need}${on}`;
   }

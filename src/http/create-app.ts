@@ -1,7 +1,6 @@
 import type { IncomingMessage as Request, RequestListener, ServerResponse as Response } from "node:http";
 import { ATTRIBUTED_OPERATIONS, attributeRequest } from "../attribution/attribute-request.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
-import { readJsonBody } from "../attribution/read-json-body.js";
 import { GatewayError, isGatewayError } from "../errors.js";
 import { displayName } from "../identity/identity.js";
 import { assistantSetupAnswer } from "../guards/assistant.js";
@@ -29,7 +28,7 @@ import { createGatewayPages, type GatewayPages } from "./gateway-pages.js";
 import { experimentNames, type ExperimentNamesDependencies } from "./experiment-name-stage.js";
 import { type ArtifactStageDependencies, artifactLocations, artifacts } from "./artifact-stage.js";
 import { composePipeline, type Next as NextFunction } from "./pipeline.js";
-import { contextOf, createRequestContext, elapsedMs } from "./request-context.js";
+import { contextOf, createRequestContext, elapsedMs, jsonBodyOf, replaceJsonBody } from "./request-context.js";
 import { sendError } from "./send-error.js";
 import { authorize, authorizeAdmin } from "./authorize-stage.js";
 import { searchFilter } from "./search-filter-stage.js";
@@ -216,12 +215,11 @@ function attribution() {
     const operation = context.route?.route.operation;
     if (operation === undefined || !ATTRIBUTED_OPERATIONS.has(operation) || context.identity === undefined) return next();
     const who = displayName(context.identity);
-    readJsonBody(req).then((body) => {
-      context.parsedBody = body.parsed;
-      context.bytesIn = body.raw.length;
-      const rewritten = attributeRequest(operation, body.parsed, who);
-      // The stream is consumed either way: forward the rewrite, or the original bytes.
-      context.replacementBody = rewritten === undefined ? body.raw : Buffer.from(JSON.stringify(rewritten));
+    // The body may already have been read (the policy looks ids up in it): one read, one parse.
+    jsonBodyOf(req).then((body) => {
+      const rewritten = attributeRequest(operation, body, who);
+      // Forward the rewrite, or the original bytes as received.
+      if (rewritten !== undefined) replaceJsonBody(req, rewritten);
       next();
     }, next);
   };

@@ -28,6 +28,8 @@ export interface PolicyVerdict {
   grant: string | undefined;
   /** Why group membership could not be used, when that decided. */
   groupsUnavailable?: string;
+  /** The alias a protected-alias rule kept from the caller. */
+  protectedAlias?: string;
 }
 
 /** Rule names of the evaluator itself; grant names are the operator's. */
@@ -59,7 +61,7 @@ export function evaluate(policy: PolicyDocument, caller: Caller, need: Permissio
     );
     if (guards.length > 0 && !guards.some((g) => matchesAny(g.principals, caller, false)) && !hasGlobalAdmin(policy, caller)) {
       const names = guards.map((g) => g.name).join(", ");
-      return { allow: false, rule: guards[0]?.name ?? NO_GRANT, need, grant: names, ...unknown(groupsUnknown) };
+      return { allow: false, rule: guards[0]?.name ?? NO_GRANT, need, grant: names, protectedAlias: target.alias, ...unknown(groupsUnknown) };
     }
   }
   if (

@@ -175,5 +175,39 @@ export function scimRouter(ctx: EmulatorContext): Router {
     res.json(groupResource(ctx, group));
   });
 
+  // Membership changes: PATCH with a PatchOp (RFC 7644 section 3.5.2; databricks-sdk
+  // GroupsAPI.patch sends {schemas: [...PatchOp], Operations: [{op, path, value}]} and
+  // reads no body back). Only workspace admins may change groups ("Only workspace admins
+  // can ... update groups", Databricks SCIM docs); anyone else gets 403.
+  router.patch(`${base}/Groups/:id`, express.json({ type: () => true }), (req, res) => {
+    const caller = callerOf(res);
+    const admins = dir.groups.find((g) => g.displayName === "admins");
+    if (admins === undefined || !caller.groupIds.includes(admins.id)) return scimError(res, 403, "Only workspace admins can update groups.");
+    const group = dir.findGroup(req.params.id);
+    if (!group) return scimError(res, 404, `Group ${req.params.id} not found`);
+    const body = req.body as { schemas?: unknown; Operations?: unknown };
+    if (!Array.isArray(body.schemas) || !body.schemas.includes("urn:ietf:params:scim:api:messages:2.0:PatchOp") || !Array.isArray(body.Operations)) {
+      return scimError(res, 400, "Request must be a SCIM PatchOp with schemas and Operations.");
+    }
+    const changes: Array<{ op: "add" | "remove"; member: Principal }> = [];
+    for (const raw of body.Operations as Array<{ op?: unknown; path?: unknown; value?: unknown }>) {
+      const op = typeof raw.op === "string" ? raw.op.toLowerCase() : "";
+      if ((op !== "add" && op !== "remove") || (raw.path !== undefined && raw.path !== "members")) {
+        return scimError(res, 400, `Unsupported patch operation ${JSON.stringify(raw.op)} on ${JSON.stringify(raw.path)}.`);
+      }
+      const values = Array.isArray(raw.value) ? (raw.value as Array<{ value?: unknown }>) : [];
+      for (const value of values) {
+        const member = typeof value.value === "string" ? dir.all().find((p) => p.id === value.value) : undefined;
+        if (!member) return scimError(res, 404, `Member ${JSON.stringify(value.value)} not found`);
+        changes.push({ op, member });
+      }
+    }
+    for (const { op, member } of changes) {
+      if (op === "add" && !member.groupIds.includes(group.id)) member.groupIds.push(group.id);
+      if (op === "remove" && member.groupIds.includes(group.id)) member.groupIds.splice(member.groupIds.indexOf(group.id), 1);
+    }
+    res.status(204).end();
+  });
+
   return router;
 }
