@@ -211,6 +211,19 @@ export function renderReport(results: BenchResults): string {
     "",
     renderTable(results),
   ];
+  if (results.policy !== undefined) out.push("", renderPolicy(results.policy));
   if (results.notes.length > 0) out.push("", "Notes:", ...results.notes.map((n) => `- ${n}`));
   return `${out.join("\n")}\n`;
+}
+
+/** The policy stage side by side: the built-in policy and a realistic team policy, per decision. */
+function renderPolicy(policy: NonNullable<BenchResults["policy"]>): string {
+  const rows = policy.rows.map((r) => `| ${r.operation} | ${r.builtInMicros.toFixed(1)} | ${r.realisticMicros.toFixed(1)} |`);
+  return [
+    `Policy stage, per decision (in-process, object facts and groups cached): built-in policy vs a team policy of ${policy.grants} grants over ${policy.groups} groups. The first decision on a run not yet seen took ${policy.firstLookupMs.toFixed(1)} ms (one lookup in the child).`,
+    "",
+    "| operation | built-in µs | team policy µs |",
+    "|---|---:|---:|",
+    ...rows,
+  ].join("\n");
 }

@@ -1,3 +1,4 @@
+import type { PolicyStageResult } from "./workloads/policy-stage.js";
 /** The shape of one benchmark run's results: what the JSON file holds and the table is drawn from. */
 import type { LoadStats } from "./run-wrk.js";
 
@@ -119,6 +120,8 @@ export interface BenchResults {
   /** What a bare Node.js proxy does on the fast route, for comparison with the gateway. */
   nodeReference: NodeReference | undefined;
   audit: AuditResult;
+  /** The policy stage's cost per decision (in-process), built-in vs a realistic policy. */
+  policy?: PolicyStageResult | undefined;
   targets: TargetResult[];
   notes: string[];
 }

@@ -22,6 +22,7 @@ import { ProcessRegistry } from "./process-registry.js";
 import { renderReport } from "./render-report.js";
 import type { BenchResults, ColdStart, Environment, LoadRow, Stages, TransferRow } from "./results.js";
 import { type AuditState, GATEWAY_ENTRY, REPO_ROOT } from "./start-gateway.js";
+import { type PolicyStageResult, runPolicyStage } from "./workloads/policy-stage.js";
 import { MLFLOW_BIN } from "./start-mlflow.js";
 import { startBareNodeProxy } from "./start-bare-node-proxy.js";
 import { runArtifacts } from "./workloads/artifacts.js";
@@ -73,7 +74,9 @@ function describeStages(audit: string): Stages {
   return {
     identity:
       "`token` (an RS256 JWT in `Authorization: Bearer`, verified against the key server's discovery document and JWKS; verified tokens cached)",
-    policy: existsSync(path.join(REPO_ROOT, "dist", "policy")) ? "on (always; defaults)" : "not in this build (no dist/policy/)",
+    policy: existsSync(path.join(REPO_ROOT, "dist", "policy"))
+      ? "on, built-in policy (no policy file) on the load rows; the policy-stage table compares a 50-grant team policy per decision"
+      : "not in this build (no dist/policy/)",
     audit,
   };
 }
@@ -143,6 +146,7 @@ async function main(): Promise<number> {
     let coldStart: ColdStart | undefined;
     let fast: FastRouteResults | undefined;
     let auditStage: AuditState | undefined;
+    let policy: PolicyStageResult | undefined;
     if (only.has("reads") || only.has("writes") || only.has("artifacts") || only.has("cold-start")) {
       const race = only.has("cold-start") && size.coldStartFromMainStack ? raceBareStart(ctx) : undefined;
       const stack = await startMainStack(ctx, identity.host);
@@ -150,6 +154,10 @@ async function main(): Promise<number> {
       if (only.has("reads")) {
         progress("workload 1: small reads");
         load.push(...(await runSmallReads(ctx, stack.targets, stack.fixtures)));
+      }
+      if (only.has("reads")) {
+        progress("policy stage: cost per decision, built-in policy vs a 50-grant team policy");
+        policy = await runPolicyStage(stack.targets[0]?.url ?? "", stack.fixtures, size.name === "smoke" ? 2_000 : 20_000);
       }
       if (only.has("writes")) {
         progress("workload 2: small writes");
@@ -199,6 +207,7 @@ async function main(): Promise<number> {
       coldStart,
       soak: fast?.soak,
       nodeReference: fast?.nodeReference,
+      policy,
       audit: fast?.audit ?? { on: auditStage?.on ?? false, detail: "not measured (the fast route did not run)" },
       targets: [],
       notes,

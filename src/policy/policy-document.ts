@@ -282,13 +282,11 @@ function readExperimentScope(raw: unknown, at: string, problems: PolicyProblem[]
       const id = text.slice(3).trim();
       if (/^\d{1,20}$/.test(id)) ids.add(id);
       else problems.push({ at: `${at}[${index}]`, message: `${JSON.stringify(text)}: an experiment id is a number.` });
-    } else if (text.startsWith("/")) {
+    } else if (text.trim() !== "") {
+      // Databricks names are workspace paths ("/Shared/team-a/*"); a local server's are free text.
       names.push(toPattern(text, "/", false));
     } else {
-      problems.push({
-        at: `${at}[${index}]`,
-        message: `${JSON.stringify(text)}: write an absolute experiment path ("/Shared/team-a/*") or "id:<number>".`,
-      });
+      problems.push({ at: `${at}[${index}]`, message: 'is empty: write an experiment path or name pattern, or "id:<number>".' });
     }
   });
   return { ids, names };

@@ -163,6 +163,9 @@ describe("audit trail: one tamper-evident event per MLflow call", () => {
       error_code: "PERMISSION_DENIED",
       decision: "deny",
       decided_by: "read-only",
+      // The grant that decided (GATEWAY_READERS' deny) and what the call needed.
+      grant: "read-only",
+      permission: "MANAGE",
       gateway_error: "POLICY_DENIED",
       abandoned: false,
     });

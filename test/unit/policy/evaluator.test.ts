@@ -205,7 +205,7 @@ grants:
   - name: scoped-admin
     principals: [all-users]
     allow: ADMIN
-    experiments: ["team-a/*", "id:abc", 12]
+    experiments: ["", "id:abc", 12]
   - name: dup
     principals: [all-users]
     allow: READ
@@ -235,7 +235,7 @@ protected_aliases:
         /^grants\[0\]\.principals\[3\]: 7 is not a string/,
         /^grants\[0\]\.allow: "WRITE" is not one of READ, EDIT, MANAGE, ADMIN/,
         /^grants\[1\]: has both allow and deny/,
-        /^grants\[2\]\.experiments\[0\]: "team-a\/\*": write an absolute experiment path/,
+        /^grants\[2\]\.experiments\[0\]: is empty: write an experiment path/,
         /^grants\[2\]\.experiments\[1\]: "id:abc": an experiment id is a number/,
         /^grants\[2\]: ADMIN is global/,
         /^grants\[4\]\.principals: must be a non-empty list/,
