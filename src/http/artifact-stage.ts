@@ -4,7 +4,7 @@ import { modelVersionLocation, rewriteLocations, toClientLocation, toDatabricksL
 import { type ArtifactCall, type ArtifactService, UPLOAD_PART_ROUTE } from "../artifacts/artifact-service.js";
 import { GatewayError } from "../errors.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
+import { addAnswerRewrite, contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
 
 export interface ArtifactStageDependencies {
   /** Databricks mode only: in local mode the child serves its own artifact store. */
@@ -87,22 +87,22 @@ export function artifactLocations(deps: ArtifactStageDependencies) {
       // Chunked transfers need the caller's own token on every part (see ArtifactService).
       const chunked = deps.service.chunkedTransfers(context.callerToken);
       // MLflow's raw presigned-upload routes answer 501 through the app (RAW_STORAGE_OPERATIONS): say so up front.
-      context.rewriteAnswer = (body) => ({
+      addAnswerRewrite(context, (body) => ({
         ...(body as object),
         multipart_uploads_enabled: chunked,
         multipart_downloads_enabled: chunked,
         presigned_upload_run_id_supported: false,
         presigned_upload_model_id_supported: false,
-      });
+      }));
     } else if (operation === "GetModelVersionDownloadUri") {
       const query = new URL(req.url ?? "/", "http://gateway.invalid").searchParams;
       const name = query.get("name") ?? "";
       const version = query.get("version") ?? "";
       if (/^[^./\s]+\.[^./\s]+\.[^./\s]+$/.test(name) && /^\d{1,10}$/.test(version)) {
-        context.rewriteAnswer = (body) => ({ ...(body as object), artifact_uri: modelVersionLocation(name.toLowerCase(), version) });
+        addAnswerRewrite(context, (body) => ({ ...(body as object), artifact_uri: modelVersionLocation(name.toLowerCase(), version) }));
       }
     } else if (LOCATION_OPERATIONS.has(operation)) {
-      context.rewriteAnswer = (body) => rewriteLocations(body, toClientLocation);
+      addAnswerRewrite(context, (body) => rewriteLocations(body, toClientLocation));
     }
     const field = LOCATION_FIELDS_IN[operation];
     if (field === undefined) return next();

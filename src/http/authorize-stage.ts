@@ -3,9 +3,10 @@ import { GatewayError } from "../errors.js";
 import { displayName } from "../identity/identity.js";
 import { type Authorization, type Authorizer, UNREVIEWED_OPERATION } from "../policy/authorizer.js";
 import { GROUPS_UNAVAILABLE, NO_GRANT } from "../policy/evaluator.js";
+import { filterModelVersions } from "../policy/graphql-access.js";
 import { OWNER_TAG, type ObjectLookup } from "../policy/object-lookup.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
+import { addAnswerRewrite, contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
 
 export interface AuthorizeDependencies {
   authorizer: Authorizer;
@@ -40,6 +41,13 @@ export function authorize(deps: AuthorizeDependencies) {
         context.decision = { allow: verdict.allow, rule: verdict.rule, grant: verdict.grant, need: verdict.need };
         context.authorization = authorization;
         if (!verdict.allow) throw refusal(authorization, route.route.operation, displayName(identity));
+        if (authorization.filterModelVersions === true) {
+          const { caller } = authorization;
+          const policy = deps.authorizer.policy;
+          addAnswerRewrite(context, (body) =>
+            filterModelVersions(body, (name) => deps.authorizer.canRead(caller, { kind: "model", name, owner: undefined, alias: undefined }, policy)),
+          );
+        }
         return recordOwnership(req, deps);
       })
       .then(() => next(), next);

@@ -141,6 +141,18 @@ export function replaceJsonBody(req: IncomingMessage, body: Record<string, unkno
   context.replacementBody = Buffer.from(JSON.stringify(body));
 }
 
+/** Adds a rewrite of the child's JSON answer, after any a previous stage added. */
+export function addAnswerRewrite(context: RequestContext, rewrite: (body: unknown) => unknown): void {
+  const previous = context.rewriteAnswer;
+  context.rewriteAnswer =
+    previous === undefined
+      ? rewrite
+      : (body) => {
+          const first = previous(body) ?? body;
+          return rewrite(first) ?? first;
+        };
+}
+
 export function elapsedMs(context: RequestContext): number {
   return Number(process.hrtime.bigint() - context.startedAt) / 1e6;
 }

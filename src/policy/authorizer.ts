@@ -29,6 +29,8 @@ export interface Authorization {
   object: string | undefined;
   /** Set for searches whose answer must be narrowed to what the caller may read. */
   filter: SearchKind | undefined;
+  /** A GraphQL answer whose model versions must be narrowed to the readable models. */
+  filterModelVersions?: boolean;
   caller: Caller;
 }
 
@@ -44,6 +46,8 @@ interface Decidable {
   target: Target;
   /** For the 403: what the client named. */
   label: string;
+  /** Not decided: the answer's model versions are filtered instead. */
+  modelVersions?: boolean;
 }
 
 /** Rule names for calls the policy never gets to weigh. */
@@ -98,14 +102,17 @@ export class Authorizer {
     if (!aliasCall && !dependsOnObject(policy, caller, need)) return result(global);
 
     const decidables = await this.#decidables(rule.objects, call, policy, caller);
-    if (decidables.length === 0) return result(global);
+    const filterModelVersions = decidables.some((d) => d.modelVersions === true);
+    const decided = decidables.filter((d) => d.modelVersions !== true);
+    if (decided.length === 0)
+      return { ...result(filterModelVersions ? { allow: true, rule: READ_FILTER, need, grant: undefined } : global), filterModelVersions };
     let first: PolicyVerdict | undefined;
-    for (const { target, label } of decidables) {
+    for (const { target, label } of decided) {
       const verdict = evaluate(policy, caller, need, target);
       if (!verdict.allow) return result(verdict, label);
       first ??= verdict;
     }
-    return result(first ?? global);
+    return { ...result(first ?? global), filterModelVersions };
   }
 
   /** Whether the caller may read one object of a search answer. */
@@ -206,7 +213,9 @@ export class Authorizer {
           for (const object of await this.#graphql(call)) {
             if (object.kind === "experiment") found.push({ target: await this.experimentTarget(object.id), label: `experiment ${object.id}` });
             else if (object.kind === "run") found.push(await parent("run", object.id));
-            else found.push({ target: { kind: "global" }, label: `this GraphQL query (${object.why})` });
+            else if (object.kind === "model-versions") {
+              if (needsReadFilter(policy, caller, "model")) found.push({ target: { kind: "global" }, label: "model versions", modelVersions: true });
+            } else found.push({ target: { kind: "global" }, label: `this GraphQL query (${object.why})` });
           }
           break;
         case "search":

@@ -14,12 +14,13 @@ export function builtInPolicy(config: Pick<PolicyConfig, "admins" | "defaultAcce
     if (principals.length > 0) grants.push({ name, principals, effect, permission, experiments: undefined, models: undefined });
   };
   grant("read-only", users(config.readers), "deny", "EDIT");
-  grant("admin", users(config.admins), "allow", "ADMIN");
   if (config.defaultAccess === "write") grant("default-write", [{ kind: "all-users" }], "allow", "MANAGE");
   else {
     grant("writer", users(config.writers), "allow", "MANAGE");
     grant("default-read", [{ kind: "all-users" }], "allow", "READ");
   }
+  // Last, so an admin's ordinary calls are recorded under the rule that allows everyone's.
+  grant("admin", users(config.admins), "allow", "ADMIN");
   return {
     source: "environment (GATEWAY_DEFAULT_ACCESS, GATEWAY_READERS, GATEWAY_WRITERS, GATEWAY_ADMINS)",
     defaultPermission: undefined,

@@ -15,10 +15,11 @@ import { runPythonJson } from "../support/python.js";
 // Two teams share one app. The policy is the shipped example's shape, with a short group
 // cache so a membership change shows within the test.
 const GROUP_CACHE_SECONDS = 3;
+const GROUP_STALE_SECONDS = 6;
 const POLICY = `
 version: 1
 creators_own: true
-groups: { cache_seconds: ${GROUP_CACHE_SECONDS}, stale_seconds: 10 }
+groups: { cache_seconds: ${GROUP_CACHE_SECONDS}, stale_seconds: ${GROUP_STALE_SECONDS} }
 grants:
   - { name: reviewers-read, principals: ["group:reviewers"], allow: READ }
   - { name: team-a, principals: ["group:team-a"], allow: EDIT, experiments: ["/Shared/team-a/**"], models: ["main.team_a.*"] }
@@ -198,9 +199,17 @@ describe("per-team authorization with Databricks groups", () => {
     // Team A reads its own through the same doors.
     const [own] = await steps(ANA, [{ do: "download_artifact", run_id: runA }]);
     assert.deepEqual(own, { ok: true, value: "team a only" });
-    assert.equal(
-      (await call(ANA, "POST", "/graphql", { query: `{ mlflowGetRun(input: {runId: "${runA}"}) { run { info { runUuid } } } }` })).status,
-      200,
+    // The run page's own query asks for the run's model versions of every team: answered, filtered to readable models.
+    const runPage = await call(ANA, "POST", "/graphql", {
+      query: "query GetRun($data: MlflowGetRunInput!) { mlflowGetRun(input: $data) { run { info { runUuid } modelVersions { name version } } } }",
+      variables: { data: { runId: runA } },
+    });
+    assert.equal(runPage.status, 200, JSON.stringify(runPage.json));
+    const versions = (runPage.json as { data: { mlflowGetRun: { run: { modelVersions: Array<{ name: string }> } } } }).data.mlflowGetRun.run
+      .modelVersions;
+    assert.deepEqual(
+      versions.map((v) => v.name),
+      [MODEL_A],
     );
   });
 
@@ -287,5 +296,42 @@ describe("per-team authorization with Databricks groups", () => {
     // Allowed calls carry the grant that allowed them.
     const allowed = readAuditEvents(auditDir).find((e) => e.action === "SetRegisteredModelAlias" && e.principal.email === LENA);
     assert.deepEqual([allowed?.outcome.decision, allowed?.outcome.decided_by, allowed?.outcome.grant], ["allow", "team-a", "team-a"]);
+  });
+
+  it("when SCIM fails, keeps a recent answer, then refuses changes that depend on groups and says why", async () => {
+    // Ben's groups are read afresh now (his cached answer has run out), then SCIM starts failing.
+    await new Promise((resolve) => setTimeout(resolve, GROUP_CACHE_SECONDS * 1000));
+    const fetchedAt = Date.now();
+    assert.equal((await call(BEN, "POST", "/api/2.0/mlflow/runs/create", { experiment_id: expB })).status, 200);
+    const sp = workspace.servicePrincipal.applicationId;
+    workspace.addDenyRule({ principal: sp, pathPrefix: "/api/2.0/preview/scim" });
+    try {
+      let refused: { status: number; json: Record<string, unknown> } | undefined;
+      let refusedAfterMs = 0;
+      while (Date.now() - fetchedAt < (GROUP_STALE_SECONDS + 5) * 1000) {
+        const attempt = await call(BEN, "POST", "/api/2.0/mlflow/runs/create", { experiment_id: expB });
+        if (attempt.status === 403) {
+          refused = attempt;
+          refusedAfterMs = Date.now() - fetchedAt;
+          break;
+        }
+        assert.equal(attempt.status, 200, "within the stale bound the last answer is used");
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.ok(refused !== undefined, "changes were never refused while SCIM failed");
+      // Served from the last answer until it was stale_seconds old, then refused.
+      assert.ok(refusedAfterMs >= GROUP_STALE_SECONDS * 1000 - 200, `refused after ${refusedAfterMs} ms, before the stale bound`);
+      assert.ok(refusedAfterMs <= (GROUP_STALE_SECONDS + 3) * 1000, `refused only after ${refusedAfterMs} ms`);
+      assertDenied(refused, "groups-unavailable", "EDIT");
+      assert.match(
+        String(refused.json["message"]),
+        /group membership could not be checked \(the workspace's group directory \(SCIM\) could not be read: the service principal lacks permission \(403/,
+      );
+    } finally {
+      workspace.clearDenyRules();
+    }
+    // Recovered on the next call once SCIM answers again.
+    const after = await call(BEN, "POST", "/api/2.0/mlflow/runs/create", { experiment_id: expB });
+    assert.equal(after.status, 200, JSON.stringify(after.json));
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { graphqlObjects } from "../../../src/policy/graphql-access.js";
+import { filterModelVersions, graphqlObjects } from "../../../src/policy/graphql-access.js";
 
 describe("GraphQL access classification", () => {
   it("reads the ids of the UI's queries from variables", () => {
@@ -29,8 +29,8 @@ describe("GraphQL access classification", () => {
 
   it("needs a global read for what it cannot narrow", () => {
     const kinds = (q: string): string[] => graphqlObjects(q, {}).map((o) => (o.kind === "global" ? `global: ${o.why}` : o.kind));
-    assert.match(kinds(`{ mlflowSearchModelVersions(input: {filter: ""}) { modelVersions { name } } }`).join(), /not filtered per model/);
-    assert.match(kinds(`{ mlflowGetRun(input: {runId: "r"}) { run { modelVersions { name } } } }`).join(), /modelVersions lists registered models/);
+    assert.deepEqual(kinds(`{ mlflowSearchModelVersions(input: {filter: ""}) { modelVersions { name } } }`), ["model-versions", "model-versions"]);
+    assert.deepEqual(kinds(`{ mlflowGetRun(input: {runId: "r"}) { run { modelVersions { name } } } }`), ["run", "model-versions"]);
     assert.match(kinds(`{ mlflowSearchRuns(input: {}) { runs { info { runUuid } } } }`).join(), /names no experiment/);
     assert.match(kinds(`{ somethingNew { id } }`).join(), /not one the gateway knows/);
     assert.deepEqual(kinds(`{ __typename test(inputString: "x") { output } }`), []);
@@ -39,5 +39,23 @@ describe("GraphQL access classification", () => {
   it("refuses what does not parse or is oversized, naming it", () => {
     assert.throws(() => graphqlObjects("{ mlflowGetRun(", {}), /The GraphQL query does not parse/);
     assert.throws(() => graphqlObjects(`{ ${"a ".repeat(40_000)} }`, {}), /longer than/);
+  });
+
+  it("filters every modelVersions list of an answer to the models the caller may read", () => {
+    const answer = {
+      data: {
+        mlflowGetRun: {
+          run: {
+            info: { runUuid: "r" },
+            modelVersions: [{ name: "main.team_a.m", version: "1" }, { name: "main.team_b.m", version: "2" }, { version: "3" }],
+          },
+        },
+        other: { modelVersions: [{ name: "main.team_b.x" }] },
+      },
+    };
+    const filtered = filterModelVersions(answer, (name) => name.startsWith("main.team_a.")) as typeof answer;
+    assert.deepEqual(filtered.data.mlflowGetRun.run.modelVersions, [{ name: "main.team_a.m", version: "1" }]);
+    assert.deepEqual(filtered.data.other.modelVersions, []);
+    assert.deepEqual(filtered.data.mlflowGetRun.run.info, { runUuid: "r" });
   });
 });
