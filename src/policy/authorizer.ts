@@ -148,23 +148,21 @@ export class Authorizer {
         case "experiments":
         case "header-experiment": {
           const ids = ref.kind === "header-experiment" ? headerValues(call.headers, ref.header) : await this.#values(call, ref.field);
-          for (const id of ref.kind === "experiment" ? ids.slice(0, 1) : ids)
-            found.push({ target: await this.experimentTarget(id), label: `experiment ${id}` });
+          for (const id of ids) found.push({ target: await this.experimentTarget(id), label: `experiment ${id}` });
           break;
         }
         case "experiment-name": {
-          const [raw] = await this.#values(call, ref.field);
-          if (raw === undefined) break;
-          const name = this.#options.experimentName(raw);
-          const facts = await lookup.experimentByName(name);
-          found.push({ target: { kind: "experiment", id: facts?.id, name, owner: facts?.owner }, label: `experiment ${JSON.stringify(raw)}` });
+          for (const raw of await this.#values(call, ref.field)) {
+            const name = this.#options.experimentName(raw);
+            const facts = await lookup.experimentByName(name);
+            found.push({ target: { kind: "experiment", id: facts?.id, name, owner: facts?.owner }, label: `experiment ${JSON.stringify(raw)}` });
+          }
           break;
         }
         case "run":
         case "logged-model":
         case "trace": {
-          const [id] = await this.#values(call, ref.field);
-          if (id !== undefined) found.push(await parent(ref.kind, id));
+          for (const id of await this.#values(call, ref.field)) found.push(await parent(ref.kind, id));
           break;
         }
         case "runs":
@@ -173,25 +171,25 @@ export class Authorizer {
           break;
         case "model":
         case "model-name": {
-          const [name] = await this.#values(call, ref.field);
-          if (name === undefined) break;
-          const alias = ref.kind === "model" && ref.aliasField !== undefined ? (await this.#values(call, ref.aliasField))[0] : undefined;
-          found.push({ target: await this.modelTarget(name, alias, policy.creatorsOwn), label: `registered model ${JSON.stringify(name)}` });
+          const aliases = ref.kind === "model" && ref.aliasField !== undefined ? await this.#values(call, ref.aliasField) : [];
+          for (const name of await this.#values(call, ref.field)) {
+            for (const alias of aliases.length > 0 ? aliases : [undefined]) {
+              found.push({ target: await this.modelTarget(name, alias, policy.creatorsOwn), label: `registered model ${JSON.stringify(name)}` });
+            }
+          }
           break;
         }
         case "artifact": {
-          const [runId] = ref.runField === undefined ? [] : await this.#values(call, ref.runField);
-          if (runId !== undefined) {
-            found.push(await parent("run", runId));
-            break;
+          const runIds = ref.runField === undefined ? [] : await this.#values(call, ref.runField);
+          for (const runId of runIds) found.push(await parent("run", runId));
+          if (runIds.length > 0) break;
+          for (const path of await this.#values(call, ref.field)) {
+            const owner = artifactOwner(path);
+            const label = `artifact path ${JSON.stringify(path)}`;
+            if (owner?.kind === "experiment") found.push({ target: await this.experimentTarget(owner.id), label });
+            else if (owner?.kind === "model") found.push({ target: await this.modelTarget(owner.name, undefined, policy.creatorsOwn), label });
+            else found.push({ target: { kind: "global" }, label });
           }
-          const [path] = await this.#values(call, ref.field);
-          const owner = path === undefined ? undefined : artifactOwner(path);
-          if (owner?.kind === "experiment")
-            found.push({ target: await this.experimentTarget(owner.id), label: `artifact path ${JSON.stringify(path)}` });
-          else if (owner?.kind === "model")
-            found.push({ target: await this.modelTarget(owner.name, undefined, policy.creatorsOwn), label: `artifact path ${JSON.stringify(path)}` });
-          else if (path !== undefined) found.push({ target: { kind: "global" }, label: `artifact path ${JSON.stringify(path)}` });
           break;
         }
         case "trace-locations": {
@@ -240,7 +238,9 @@ export class Authorizer {
   }
 
   /**
-   * A field's values where MLflow reads them: path parameters, else the query for GET
+   * A field's values where MLflow reads them (every value, when a client repeats a
+   * parameter: each must pass, so a repeat cannot make the gateway judge one object while
+   * MLflow acts on another): path parameters, else the query for GET
    * (MLflow's _get_request_message), else the JSON body. A `query:` prefix marks the few
    * handlers that read the query whatever the method (the UI's upload).
    */
