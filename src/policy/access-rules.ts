@@ -55,6 +55,16 @@ const SERVER_WIDE = "it reads or changes server-wide state that belongs to no ex
 const DATASET = "an evaluation dataset can belong to several experiments; the gateway does not look datasets up, so only global grants decide";
 const NO_EXPERIMENT_IN_REQUEST = "the request does not name its experiment, so only global grants decide";
 
+/** The table, refusing an operation listed twice (the later entry would silently win). */
+function table(entries: Array<[string, AccessRule]>): ReadonlyMap<string, AccessRule> {
+  const map = new Map<string, AccessRule>();
+  for (const [operation, rule] of entries) {
+    if (map.has(operation)) throw new Error(`src/policy/access-rules.ts lists ${operation} twice`);
+    map.set(operation, rule);
+  }
+  return map;
+}
+
 function rules(need: Permission | "open", objects: readonly ObjectRef[], operations: readonly string[]): Array<[string, AccessRule]> {
   return operations.map((operation) => [operation, { need, objects }]);
 }
@@ -66,8 +76,24 @@ function rules(need: Permission | "open", objects: readonly ObjectRef[], operati
  * removing a tag is an edit. test/unit/policy/access-rules.test.ts fails when a route of
  * the installed MLflow has no entry here.
  */
-export const ACCESS_RULES: ReadonlyMap<string, AccessRule> = new Map<string, AccessRule>([
+export const ACCESS_RULES: ReadonlyMap<string, AccessRule> = table([
   ...rules("open", [], ["Serve", "ServeStaticFile", "Static", "Health", "Version"]),
+  // What the server can do, which the UI asks on every page load: capability, not data, so
+  // every verified caller gets it, whatever their grants (a team-scoped reader's UI must load).
+  ...rules(
+    "open",
+    [],
+    [
+      "GetServerInfo",
+      "ServeGetUiTelemetry",
+      "ServePostUiTelemetry",
+      "ListSupportedModels",
+      "ListSupportedProviders",
+      "GetProviderConfig",
+      "GetConfig",
+      "GetProviders",
+    ],
+  ),
 
   // Experiments.
   ...rules("READ", [exp()], ["GetExperiment"]),
@@ -202,16 +228,10 @@ export const ACCESS_RULES: ReadonlyMap<string, AccessRule> = new Map<string, Acc
     "READ",
     [none(SERVER_WIDE)],
     [
-      "GetServerInfo",
-      "ServeGetUiTelemetry",
-      "ServePostUiTelemetry",
       "ListWorkspaces",
       "GetWorkspace",
       "SearchJobs",
       "GetJob",
-      "ListSupportedModels",
-      "ListSupportedProviders",
-      "GetProviderConfig",
       "GetSecretsConfig",
       "SearchMcpServers",
       "GetMcpServer",
@@ -221,8 +241,6 @@ export const ACCESS_RULES: ReadonlyMap<string, AccessRule> = new Map<string, Acc
       "GetMcpAccessEndpoint",
       "SearchMcpServerVersions",
       "GetMcpServerVersion",
-      "GetConfig",
-      "GetProviders",
     ],
   ),
   ...rules(

@@ -67,7 +67,7 @@ export interface PageResult {
  * (src/guards/assistant.ts), and the basic-auth app's current-user probe, which stock MLflow
  * without that app answers with 404 too.
  */
-const EXPECTED_REFUSALS = [/^403 \w+ \/ajax-api\/3\.0\/mlflow\/assistant\//, /^404 GET \/ajax-api\/2\.0\/mlflow\/users\/current$/];
+export const EXPECTED_REFUSALS = [/^403 \w+ \/ajax-api\/3\.0\/mlflow\/assistant\//, /^404 GET \/ajax-api\/2\.0\/mlflow\/users\/current$/];
 /**
  * Console errors that say nothing about the page: failed loads (already listed above, by
  * URL) and Chromium's report that a resize observer's callback resized something (the

@@ -11,6 +11,8 @@ import { readAuditEvents } from "../support/audit-files.js";
 import { databricksEnv, grantAppAccess, MLMODEL_WITH_SIGNATURE, WORKSPACE_ADMIN } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
+import { launchBrowser, screenshotPath } from "../support/browser.js";
+import { EXPECTED_REFUSALS } from "../browser/ui-walk.js";
 
 // Two teams share one app. The policy is the shipped example's shape, with a short group
 // cache so a membership change shows within the test.
@@ -211,6 +213,36 @@ describe("per-team authorization with Databricks groups", () => {
       versions.map((v) => v.name),
       [MODEL_A],
     );
+  });
+
+  it("a team-scoped person's MLflow UI lists only the team's experiments and shows its run page, with no refused call", async () => {
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const [name, value] = frontDoor.login(ANA).split("=");
+      await context.addCookies([{ name: name ?? "", value: value ?? "", url: frontDoor.url }]);
+      const page = await context.newPage();
+      const failed: string[] = [];
+      page.on("response", (response) => {
+        // The UI's probes that fail in every deployment (the UI walk's list) are not this policy's doing.
+        const line = `${response.status()} ${response.request().method()} ${response.url().slice(frontDoor.url.length).split("?")[0] ?? ""}`;
+        if (response.url().startsWith(frontDoor.url) && response.status() >= 400 && !EXPECTED_REFUSALS.some((p) => p.test(line)))
+          failed.push(`${response.status()} ${response.request().method()} ${response.url().slice(frontDoor.url.length)}`);
+      });
+      await page.goto(`${frontDoor.url}/#/experiments`, { waitUntil: "domcontentloaded" });
+      await page.keyboard.press("Escape").catch(() => undefined);
+      await page.getByText(`churn-${STAMP}`).first().waitFor({ timeout: 30_000 });
+      assert.equal(await page.getByText(`fraud-${STAMP}`).count(), 0, "team B's experiment is not listed");
+      await page.screenshot({ path: screenshotPath("authorization-team-a-experiments") });
+      // The run page's GraphQL query (with the run's model versions) answers, filtered.
+      await page.goto(`${frontDoor.url}/#/experiments/${expA}/runs/${runA}`, { waitUntil: "domcontentloaded" });
+      await page.getByText(MODEL_A).first().waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(1_000);
+      await page.screenshot({ path: screenshotPath("authorization-team-a-run") });
+      assert.deepEqual(failed, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("an editor cannot delete what a teammate created; the creator can", async () => {

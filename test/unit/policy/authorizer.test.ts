@@ -19,19 +19,20 @@ before(async () => {
   server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://child");
     asked.push(`${url.pathname}?${url.searchParams.toString()}`);
-    const send = (status: number, body: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const send = (status: number, body: unknown): void =>
+      void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (url.pathname === "/api/2.0/mlflow/runs/get") {
       const experiment = RUNS[url.searchParams.get("run_id") ?? ""];
-      return experiment === undefined
-        ? send(404, { error_code: "RESOURCE_DOES_NOT_EXIST" })
-        : send(200, { run: { info: { experiment_id: experiment } } });
+      if (experiment === undefined) send(404, { error_code: "RESOURCE_DOES_NOT_EXIST" });
+      else send(200, { run: { info: { experiment_id: experiment } } });
+      return;
     }
     if (url.pathname === "/api/2.0/mlflow/experiments/get") {
       const id = url.searchParams.get("experiment_id") ?? "";
       const name = EXPERIMENTS[id];
-      return name === undefined
-        ? send(404, { error_code: "RESOURCE_DOES_NOT_EXIST" })
-        : send(200, { experiment: { experiment_id: id, name, tags: [] } });
+      if (name === undefined) send(404, { error_code: "RESOURCE_DOES_NOT_EXIST" });
+      else send(200, { experiment: { experiment_id: id, name, tags: [] } });
+      return;
     }
     send(404, { error_code: "ENDPOINT_NOT_FOUND" });
   });
