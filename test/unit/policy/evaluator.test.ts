@@ -248,6 +248,33 @@ protected_aliases:
     ],
     ["no grants", "version: 1\ngrants: []\n", [/^grants: must be a list with at least one grant/]],
     [
+      "the rest of the shapes",
+      `version: 1
+groups: 5
+grants:
+  - { name: a, principals: [all-users], allow: READ, colour: red, experiments: "not-a-list", models: [1] }
+  - { name: b, principals: [all-users], allow: READ, experiments: [{ id: 1 }] }
+protected_aliases:
+  - 7
+  - { name: g, aliases: [champion], principals: [all-users], extra: 1, models: [] }
+`,
+      [
+        /^groups: must be a mapping with cache_seconds and stale_seconds/,
+        /^grants\[0\]\.colour: unknown field; expected one of name, principals, allow, deny, experiments, models/,
+        /^grants\[0\]\.experiments: must be a non-empty list of "id:<experiment id>"/,
+        /^grants\[0\]\.models: must be a non-empty list of names or patterns/,
+        /^grants\[1\]\.experiments\[0\]: \{"id":1\} is not a string/,
+        /^protected_aliases\[0\]: must be a mapping with name, aliases, models and principals/,
+        /^protected_aliases\[1\]\.extra: unknown field; expected one of name, aliases, models, principals/,
+        /^protected_aliases\[1\]\.models: must be a non-empty list/,
+      ],
+    ],
+    [
+      "protected_aliases not a list",
+      "version: 1\ngrants:\n  - {name: a, principals: [all-users], allow: READ}\nprotected_aliases: {name: x}\n",
+      [/^protected_aliases: must be a list/],
+    ],
+    [
       "stale shorter than cache",
       "version: 1\ngroups: {cache_seconds: 600, stale_seconds: 60}\ngrants:\n  - {name: a, principals: [all-users], allow: READ}\n",
       [/^groups\.stale_seconds: must be at least cache_seconds \(600\)/],
