@@ -65,6 +65,10 @@ import importlib.abc
 import importlib.util
 import sys
 
+# Not a fix but the child's lifetime: each of its processes dies with its parent, so a
+# gateway killed with SIGKILL leaves no server behind (see die_with_parent.py).
+import die_with_parent  # noqa: F401
+
 _UC_STORE_MODULE = "mlflow.store._unity_catalog.registry.rest_store"
 _SERVER_MODULE = "mlflow.server"
 # At most this many models of a model-list page are read one by one to show their aliases:
