@@ -15,9 +15,27 @@ export const CLIENT_KEEP_ALIVE_MS = 65_000;
  * sees it; a little more room lets identity failures get their proper 401 and body.
  */
 export const MAX_HEADER_BYTES = 32 * 1024;
+/**
+ * A client has this long to send its request line and headers; then Node answers 408 and
+ * closes. Without it (Node's default is 60 s) a slow-header client (slowloris) holds a
+ * connection for a minute per few bytes.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** How often Node checks connections against that limit: its default (30 s) would triple it. */
+const CONNECTION_CHECK_MS = 1_000;
 
 export async function listen(handler: RequestListener, host: string, port: number): Promise<{ server: Server; port: number }> {
-  const server = createServer({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, requestTimeout: 0, maxHeaderSize: MAX_HEADER_BYTES }, handler);
+  // requestTimeout stays off: artifact bodies may take long; the headers may not.
+  const server = createServer(
+    {
+      keepAliveTimeout: CLIENT_KEEP_ALIVE_MS,
+      requestTimeout: 0,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTION_CHECK_MS,
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    handler,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
     server.listen(port, host, () => {
