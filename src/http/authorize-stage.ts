@@ -44,6 +44,7 @@ export function authorize(deps: AuthorizeDependencies) {
         if (authorization.filterModelVersions === true) {
           const { caller } = authorization;
           const policy = deps.authorizer.policy;
+          context.rewriteRequired = true;
           addAnswerRewrite(context, (body) =>
             filterModelVersions(body, (name) => deps.authorizer.canRead(caller, { kind: "model", name, owner: undefined, alias: undefined }, policy)),
           );

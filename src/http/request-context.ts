@@ -59,6 +59,8 @@ export interface RequestContext {
   auditObjects: AuditObjects | undefined;
   /** Rewrites the child's JSON answer (artifact locations as clients see them); undefined: relayed as is. */
   rewriteAnswer: ((body: unknown) => unknown) | undefined;
+  /** The rewrite filters what the caller may see: an answer it cannot be applied to is not relayed. */
+  rewriteRequired: boolean;
 }
 
 /** What decided a call, as the audit trail records it. */
@@ -103,6 +105,7 @@ export function createRequestContext(req: IncomingMessage, path: string): Reques
     callerToken: undefined,
     auditObjects: undefined,
     rewriteAnswer: undefined,
+    rewriteRequired: false,
   };
   contexts.set(req, context);
   return context;

@@ -53,6 +53,11 @@ export function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, r
     relayRewritten(proxyRes, res, rewrite);
     return;
   }
+  if (context.rewriteRequired && status === 200) {
+    // A filter that cannot be applied (an encoded or non-JSON answer) must not pass the answer unfiltered.
+    refuseUnfilterable(proxyRes, req, res, "an answer the gateway could not read to filter");
+    return;
+  }
   observeResponseBody(proxyRes, context);
   proxyRes.pipe(res);
 }
@@ -72,6 +77,11 @@ function relayRewritten(proxyRes: IncomingMessage, res: ServerResponse, rewrite:
   proxyRes.on("data", (chunk: Buffer) => {
     if (overflow) return;
     size += chunk.length;
+    if (size > MAX_REWRITTEN_ANSWER_BYTES && context.rewriteRequired) {
+      overflow = true;
+      refuseUnfilterable(proxyRes, res.req, res, `an answer larger than ${MAX_REWRITTEN_ANSWER_BYTES} bytes`);
+      return;
+    }
     if (size > MAX_REWRITTEN_ANSWER_BYTES) {
       // Too large to rewrite: send what came so far and stream the rest untouched.
       overflow = true;
@@ -89,7 +99,7 @@ function relayRewritten(proxyRes: IncomingMessage, res: ServerResponse, rewrite:
   });
   proxyRes.once("end", () => {
     if (overflow) {
-      res.end();
+      if (!res.writableEnded && !res.destroyed && !context.rewriteRequired) res.end();
       return;
     }
     const raw = Buffer.concat(chunks);
@@ -98,10 +108,28 @@ function relayRewritten(proxyRes: IncomingMessage, res: ServerResponse, rewrite:
       const rewritten = rewrite(JSON.parse(raw.toString("utf8")));
       if (rewritten !== undefined) body = Buffer.from(JSON.stringify(rewritten));
     } catch {
-      // Not JSON after all: relay the child's bytes.
+      // Not JSON after all: relay the child's bytes, unless the rewrite is a filter.
+      if (context.rewriteRequired) {
+        refuseUnfilterable(proxyRes, res.req, res, "an answer that is not JSON");
+        return;
+      }
     }
     context.bytesOut = body.length;
     res.setHeader("content-length", String(body.length));
     res.end(body);
   });
+}
+
+/** The child's answer needed a filter the gateway could not apply: refused, never relayed as is. */
+function refuseUnfilterable(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse, what: string): void {
+  const context = contextOf(req);
+  proxyRes.resume();
+  context.errorCode = "UPSTREAM_ERROR";
+  // The child's headers describe a body that is not sent (the gateway's own hardening headers stay).
+  for (const name of ["content-length", "content-encoding", "content-type", "etag", "last-modified", "content-disposition"]) res.removeHeader(name);
+  const error = new GatewayError(
+    "UPSTREAM_ERROR",
+    `MLflow sent ${what}; the gateway must filter this answer to what you may read, so it was not passed on. Narrow the request (fewer runs or results per page).`,
+  );
+  sendError(req, res, error, { requestId: context.requestId, path: context.path });
 }
