@@ -1,4 +1,4 @@
-import { type Stats, unwatchFile, watchFile } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { loadPolicyFile } from "../config/policy-config.js";
 import type { Logger } from "../log/create-logger.js";
 import type { ReadinessCheck } from "../readiness.js";
@@ -22,7 +22,10 @@ export class PolicyStore implements PolicySource, ReadinessCheck {
   #policy: PolicyDocument;
   #loadedAt = new Date();
   #rejected: { at: Date; problems: PolicyProblem[] } | undefined;
-  #watching = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** What the file held when last read, and its stat, to tell a change from a touch. */
+  #text: string | undefined;
+  #stamp = "";
 
   constructor(initial: PolicyDocument, options: { file: string | undefined; logger: Logger }) {
     this.#policy = initial;
@@ -38,20 +41,35 @@ export class PolicyStore implements PolicySource, ReadinessCheck {
     this.#listeners.push(listener);
   }
 
+  /**
+   * Polls the file's stat (its own timer, so a change made right after start is never the
+   * baseline of a watcher that missed it) and re-reads the file now, in case it changed
+   * since the configuration was loaded.
+   */
   start(pollMs = POLICY_POLL_MS): void {
-    if (this.#file === undefined || this.#watching) return;
-    this.#watching = true;
-    watchFile(this.#file, { interval: pollMs, persistent: false }, this.#changed);
+    const file = this.#file;
+    if (file === undefined || this.#timer !== undefined) return;
+    this.#stamp = stampOf(file);
+    this.reload({ atStart: true });
+    this.#timer = setInterval(() => {
+      const stamp = stampOf(file);
+      if (stamp === this.#stamp) return;
+      this.#stamp = stamp;
+      this.reload();
+    }, pollMs).unref();
   }
 
   stop(): void {
-    if (this.#file !== undefined && this.#watching) unwatchFile(this.#file, this.#changed);
-    this.#watching = false;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
-  /** Reads the file again now (also what a change triggers). */
-  reload(): boolean {
+  /** Reads the file again now (also what a change triggers); a file whose text did not change is left alone. */
+  reload(options: { atStart?: boolean } = {}): boolean {
     if (this.#file === undefined) return false;
+    const text = readText(this.#file);
+    if (text !== undefined && text === this.#text && this.#rejected === undefined) return true;
+    this.#text = text;
     const loaded = loadPolicyFile(this.#file);
     if ("problems" in loaded) {
       this.#rejected = { at: new Date(), problems: loaded.problems };
@@ -64,7 +82,8 @@ export class PolicyStore implements PolicySource, ReadinessCheck {
     this.#policy = loaded.policy;
     this.#loadedAt = new Date();
     this.#rejected = undefined;
-    this.#logger.info("policy reloaded", {
+    // At start the file is read a second time, normally unchanged since the configuration read it: not news.
+    this.#logger.log(options.atStart === true ? "debug" : "info", "policy reloaded", {
       file: this.#file,
       grants: loaded.policy.grants.length,
       protectedAliases: loaded.policy.aliasGuards.length,
@@ -81,9 +100,21 @@ export class PolicyStore implements PolicySource, ReadinessCheck {
     // Still serving on the last valid policy: ready, but say loudly what was refused.
     return { ok: true, detail: `${base}; the file changed at ${this.#rejected.at.toISOString()} and was refused: ${problems.slice(0, 500)}` };
   }
+}
 
-  readonly #changed = (current: Stats, previous: Stats): void => {
-    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
-    this.reload();
-  };
+function stampOf(file: string): string {
+  try {
+    const stat = statSync(file, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+  } catch (error) {
+    return `missing:${(error as NodeJS.ErrnoException).code ?? "?"}`;
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
 }
