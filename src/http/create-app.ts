@@ -189,7 +189,10 @@ function routeClassification(deps: AppDependencies) {
     const context = contextOf(req);
     // The assistant is refused, but its set-up reads get MLflow's "not available to you" answer.
     const assistantAnswer = assistantSetupAnswer(req.method ?? "GET", context.path);
-    if (assistantAnswer !== undefined) return sendJson(res, 200, assistantAnswer);
+    if (assistantAnswer !== undefined) {
+      sendJson(res, 200, assistantAnswer);
+      return;
+    }
     context.route = classifyRoute(deps.routes, req.method ?? "GET", context.path);
     context.metricClass = context.route.operationClass;
     next();

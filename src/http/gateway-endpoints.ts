@@ -69,9 +69,12 @@ function describeChild(status: ReturnType<Supervisor["status"]>): string {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** Answers with a JSON body; returns its size in bytes (for the audit trail's bytes out). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): number {
   res.statusCode = status;
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Cache-Control", "no-store");
-  res.end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.end(text);
+  return Buffer.byteLength(text);
 }

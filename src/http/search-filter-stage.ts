@@ -2,7 +2,7 @@ import type { IncomingMessage as Request, ServerResponse as Response } from "nod
 import { GatewayError } from "../errors.js";
 import type { Authorizer } from "../policy/authorizer.js";
 import { filteredSearch, type SearchPage } from "../policy/filtered-search.js";
-import { OWNER_TAG } from "../policy/object-lookup.js";
+import { ownerIn } from "../policy/object-lookup.js";
 import type { Target } from "../policy/evaluator.js";
 import { sendJson } from "./gateway-endpoints.js";
 import type { Next as NextFunction } from "./pipeline.js";
@@ -69,16 +69,14 @@ export function searchFilter(deps: SearchFilterDependencies) {
     run().then((page) => {
       const answer = page.status === 200 && context.rewriteAnswer !== undefined ? (context.rewriteAnswer(page.body) ?? page.body) : page.body;
       if (page.status >= 400 && typeof page.body["error_code"] === "string") context.mlflowErrorCode = page.body["error_code"];
-      const text = JSON.stringify(answer);
-      context.bytesOut = Buffer.byteLength(text);
-      sendJson(res, page.status, answer);
+      context.bytesOut = sendJson(res, page.status, answer);
     }, next);
 
     async function targetOf(of: typeof kind, item: Record<string, unknown>): Promise<Target> {
       if (of === "experiments")
-        return { kind: "experiment", id: stringOf(item["experiment_id"]), name: stringOf(item["name"]), owner: ownerOf(item["tags"]) };
+        return { kind: "experiment", id: stringOf(item["experiment_id"]), name: stringOf(item["name"]), owner: ownerIn(item["tags"]) };
       const name = stringOf(item["name"]) ?? "";
-      if (of === "registered-models") return { kind: "model", name, owner: ownerOf(item["tags"]), alias: undefined };
+      if (of === "registered-models") return { kind: "model", name, owner: ownerIn(item["tags"]), alias: undefined };
       return deps.authorizer.modelTarget(name, undefined, policy.creatorsOwn);
     }
   };
@@ -86,10 +84,4 @@ export function searchFilter(deps: SearchFilterDependencies) {
 
 function stringOf(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function ownerOf(tags: unknown): string | undefined {
-  if (!Array.isArray(tags)) return undefined;
-  const tag = tags.find((t: { key?: unknown } | null) => t?.key === OWNER_TAG) as { value?: unknown } | undefined;
-  return stringOf(tag?.value);
 }

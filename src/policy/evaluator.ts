@@ -127,11 +127,16 @@ function hasGlobalAdmin(policy: PolicyDocument, caller: Caller): boolean {
   return evaluate({ ...policy, aliasGuards: [] }, caller, "ADMIN", { kind: "global" }).allow;
 }
 
+/** Per policy document (a document never changes; a reload makes a new one), since it is asked on every call. */
+const namesGroups = new WeakMap<PolicyDocument, boolean>();
+
 export function referencesGroups(policy: PolicyDocument): boolean {
-  return (
-    policy.grants.some((g) => g.principals.some((p) => p.kind === "group")) ||
-    policy.aliasGuards.some((g) => g.principals.some((p) => p.kind === "group"))
-  );
+  let answer = namesGroups.get(policy);
+  if (answer === undefined) {
+    answer = [...policy.grants, ...policy.aliasGuards].some((g) => g.principals.some((p) => p.kind === "group"));
+    namesGroups.set(policy, answer);
+  }
+  return answer;
 }
 
 /** `unknownGroupMatches`: how a group principal counts while membership is unknown. */

@@ -66,7 +66,7 @@ export async function filteredSearch(options: FilteredSearchOptions): Promise<Se
       if (readable <= position.skip) continue;
       items.push(item);
       if (items.length === limit) {
-        const more = list.slice(index + 1).length > 0;
+        const more = index + 1 < list.length;
         const resume = more
           ? encodeToken({ token: position.token, skip: readable })
           : next === undefined

@@ -131,7 +131,8 @@ function experimentFacts(body: unknown): ExperimentFacts | undefined {
   return { id, name, owner: ownerIn(valueAt(body, ["experiment", "tags"])) };
 }
 
-function ownerIn(tags: unknown): string | undefined {
+/** The creator recorded in an object's tags (MLflow's [{key, value}] list), if any. */
+export function ownerIn(tags: unknown): string | undefined {
   if (!Array.isArray(tags)) return undefined;
   const tag = tags.find((t: { key?: unknown }) => t?.key === OWNER_TAG) as { value?: unknown } | undefined;
   return typeof tag?.value === "string" && tag.value !== "" ? tag.value : undefined;

@@ -173,15 +173,28 @@ function readGroupSettings(raw: unknown, problems: PolicyProblem[]): GroupCacheS
   return { ttlMs: ttl * 1000, staleMs: stale * 1000 };
 }
 
-function readGrant(raw: unknown, at: string, problems: PolicyProblem[]): Grant | undefined {
+/** A list entry that must be a mapping of known fields; unknown fields are reported, the mapping still read. */
+function readMapping(
+  raw: unknown,
+  at: string,
+  keys: ReadonlySet<string>,
+  shape: string,
+  problems: PolicyProblem[],
+): Record<string, unknown> | undefined {
   if (!isRecord(raw)) {
-    problems.push({ at, message: "must be a mapping with name, principals and allow (or deny)." });
+    problems.push({ at, message: `must be a mapping with ${shape}.` });
     return undefined;
   }
-  const before = problems.length;
   for (const key of Object.keys(raw)) {
-    if (!GRANT_KEYS.has(key)) problems.push({ at: `${at}.${key}`, message: `unknown field; expected one of ${[...GRANT_KEYS].join(", ")}.` });
+    if (!keys.has(key)) problems.push({ at: `${at}.${key}`, message: `unknown field; expected one of ${[...keys].join(", ")}.` });
   }
+  return raw;
+}
+
+function readGrant(entry: unknown, at: string, problems: PolicyProblem[]): Grant | undefined {
+  const before = problems.length;
+  const raw = readMapping(entry, at, GRANT_KEYS, "name, principals and allow (or deny)", problems);
+  if (raw === undefined) return undefined;
   const name = readName(raw["name"], `${at}.name`, problems);
   const principals = readPrincipals(raw["principals"], `${at}.principals`, problems);
   let effect: Grant["effect"] = "allow";
@@ -209,15 +222,10 @@ function readGrant(raw: unknown, at: string, problems: PolicyProblem[]): Grant |
   return { name, principals, effect, permission, experiments, models };
 }
 
-function readAliasGuard(raw: unknown, at: string, problems: PolicyProblem[]): AliasGuard | undefined {
-  if (!isRecord(raw)) {
-    problems.push({ at, message: "must be a mapping with name, aliases, models and principals." });
-    return undefined;
-  }
+function readAliasGuard(entry: unknown, at: string, problems: PolicyProblem[]): AliasGuard | undefined {
   const before = problems.length;
-  for (const key of Object.keys(raw)) {
-    if (!GUARD_KEYS.has(key)) problems.push({ at: `${at}.${key}`, message: `unknown field; expected one of ${[...GUARD_KEYS].join(", ")}.` });
-  }
+  const raw = readMapping(entry, at, GUARD_KEYS, "name, aliases, models and principals", problems);
+  if (raw === undefined) return undefined;
   const name = readName(raw["name"], `${at}.name`, problems);
   const aliases = readPatterns(raw["aliases"], `${at}.aliases`, "", problems, true);
   const models = raw["models"] === undefined ? [toPattern("**", ".", true)] : readPatterns(raw["models"], `${at}.models`, ".", problems, true);

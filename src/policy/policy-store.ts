@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { loadPolicyFile } from "../config/policy-config.js";
+import { parsePolicyDocument } from "./policy-document.js";
 import type { Logger } from "../log/create-logger.js";
 import type { ReadinessCheck } from "../readiness.js";
 import type { PolicySource } from "./authorizer.js";
@@ -70,7 +71,8 @@ export class PolicyStore implements PolicySource, ReadinessCheck {
     const text = readText(this.#file);
     if (text !== undefined && text === this.#text && this.#rejected === undefined) return true;
     this.#text = text;
-    const loaded = loadPolicyFile(this.#file);
+    // The text just read is the one parsed; only a file that cannot be read goes the long way, for its message.
+    const loaded = text === undefined ? loadPolicyFile(this.#file) : parsePolicyDocument(text, this.#file);
     if ("problems" in loaded) {
       this.#rejected = { at: new Date(), problems: loaded.problems };
       this.#logger.error("the changed policy file was refused; the previous policy stays in force", {
