@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { streamPut } from "./stream-put.js";
 import { type DatabricksErrorBody, readDatabricksError, type WorkspaceClient, WorkspaceError } from "./workspace-client.js";
 
 /**
@@ -110,14 +111,11 @@ export class FilesClient {
   async upload(path: string, body: Readable | Buffer, length: number, options: { timeoutMs?: number } = {}): Promise<void> {
     const idle = new IdleAbort(TRANSFER_IDLE_TIMEOUT_MS);
     const signal = options.timeoutMs === undefined ? idle.signal : AbortSignal.any([idle.signal, AbortSignal.timeout(options.timeoutMs)]);
-    const stream = Buffer.isBuffer(body) ? body : idle.watchNode(body);
     let response: Response;
     try {
-      response = await this.#workspace.send(`/api/2.0/fs/files${encodeWorkspacePath(path)}?overwrite=true`, {
-        method: "PUT",
+      response = await this.#workspace.putStream(`/api/2.0/fs/files${encodeWorkspacePath(path)}?overwrite=true`, {
         headers: { "content-type": "application/octet-stream", "content-length": String(length) },
-        body: stream as RequestInit["body"],
-        duplex: "half",
+        body: Buffer.isBuffer(body) ? body : idle.watchNode(body),
         signal,
       });
     } finally {
@@ -230,11 +228,9 @@ export class FilesClient {
     const idle = new IdleAbort(TRANSFER_IDLE_TIMEOUT_MS);
     let response: Response;
     try {
-      response = await fetch(part.url, {
-        method: "PUT",
+      response = await streamPut(part.url, {
         headers: { ...part.headers, "content-length": String(length) },
         body: idle.watchNode(body),
-        duplex: "half",
         signal: idle.signal,
       });
     } finally {

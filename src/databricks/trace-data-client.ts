@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { type Download, expectOk, FilesApiError, IdleAbort, numberOrUndefined, retryAfterSeconds, TRANSFER_IDLE_TIMEOUT_MS } from "./files-client.js";
+import { StreamPutError, streamPut } from "./stream-put.js";
 import { readDatabricksError, type WorkspaceClient } from "./workspace-client.js";
 
 /**
@@ -70,7 +71,7 @@ export class TraceDataClient {
     const idle = new IdleAbort(TRANSFER_IDLE_TIMEOUT_MS);
     let response: Response;
     try {
-      response = await fetch(credential.url, { method: "PUT", headers, body: idle.watchNode(body), duplex: "half", signal: idle.signal });
+      response = await streamPut(credential.url, { headers, body: idle.watchNode(body), signal: idle.signal });
     } catch (error) {
       throw unreachable(traceId, error);
     } finally {
@@ -117,6 +118,6 @@ function describe(traceId: string): string {
 }
 
 function unreachable(traceId: string, error: unknown): FilesApiError {
-  const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+  const cause = error instanceof StreamPutError ? error.reason : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name);
   return new FilesApiError(503, { code: undefined, message: undefined }, undefined, `moving ${describe(traceId)}: storage unreachable (${cause})`);
 }

@@ -1,4 +1,5 @@
 import type { DatabricksConfig } from "../config/config.js";
+import { type StreamPut, StreamPutError, streamPut } from "./stream-put.js";
 
 /** One call to the workspace may take this long. */
 export const WORKSPACE_TIMEOUT_MS = 10_000;
@@ -117,7 +118,22 @@ export class WorkspaceClient {
     const token = await this.token();
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${token}`);
-    const response = await this.#send(`${this.host}${path}`, { ...init, headers });
+    return this.#refuseBadCredentials(await this.#send(`${this.host}${path}`, { ...init, headers }));
+  }
+
+  /** A PUT of a streamed body (see stream-put.ts for why not fetch), as the service principal. */
+  async putStream(path: string, put: StreamPut): Promise<Response> {
+    const token = await this.token();
+    let response: Response;
+    try {
+      response = await streamPut(`${this.host}${path}`, { ...put, headers: { ...put.headers, authorization: `Bearer ${token}` } });
+    } catch (error) {
+      throw new WorkspaceError("unreachable", `cannot reach ${this.host} (${error instanceof StreamPutError ? error.reason : "connection failed"})`);
+    }
+    return this.#refuseBadCredentials(response);
+  }
+
+  async #refuseBadCredentials(response: Response): Promise<Response> {
     if (
       response.status === 401 ||
       (response.status === 403 && /invalid access token/i.test(response.headers.get("x-databricks-reason-phrase") ?? ""))
