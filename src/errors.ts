@@ -1,6 +1,6 @@
 /**
  * Typed errors with stable codes. Callers branch on `code`, never on message text;
- * one responder (http/send-error.ts) turns them into HTTP answers.
+ * one responder (request/send-error.ts) turns them into HTTP answers.
  */
 
 export type GatewayErrorCode =
@@ -17,6 +17,10 @@ export type GatewayErrorCode =
   | "HEADER_REJECTED"
   | "PATH_REJECTED"
   | "BODY_REJECTED"
+  | "BODY_TOO_LARGE"
+  | "BODY_TIMEOUT"
+  | "HEADERS_TOO_LARGE"
+  | "OVERLOADED"
   | "PARAMETER_REJECTED"
   | "ARTIFACT_NOT_FOUND"
   | "BACKEND_FORBIDDEN"
@@ -64,6 +68,10 @@ const SHAPES: Record<GatewayErrorCode, ErrorShape> = {
   HEADER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   PATH_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   BODY_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
+  BODY_TOO_LARGE: { status: 413, mlflowCode: "BAD_REQUEST" },
+  BODY_TIMEOUT: { status: 408, mlflowCode: "BAD_REQUEST" },
+  HEADERS_TOO_LARGE: { status: 431, mlflowCode: "BAD_REQUEST" },
+  OVERLOADED: { status: 503, mlflowCode: "TEMPORARILY_UNAVAILABLE" },
   PARAMETER_REJECTED: { status: 400, mlflowCode: "BAD_REQUEST" },
   ARTIFACT_NOT_FOUND: { status: 404, mlflowCode: "RESOURCE_DOES_NOT_EXIST" },
   BACKEND_FORBIDDEN: { status: 403, mlflowCode: "PERMISSION_DENIED" },

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import type { Config } from "./config/config.js";
 import { isGatewayError } from "./errors.js";
-import { createLogger, flushLogger, type Logger } from "./log/create-logger.js";
+import { createLogger, flushLogger, type Logger, setKnownSecrets } from "./log/create-logger.js";
 import { buildChildCommand } from "./supervisor/child-command.js";
 import { findMlflow } from "./supervisor/find-mlflow.js";
 import { findFreePort } from "./supervisor/free-port.js";
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     throw error;
   }
 
+  const auth = config.databricks?.auth;
+  setKnownSecrets([auth?.kind === "oauth-m2m" ? auth.clientSecret.reveal() : auth?.token.reveal(), config.audit.hmacKey?.reveal()]);
   const logger = createLogger(config.logLevel);
   try {
     await run(config, logger);

@@ -16,6 +16,8 @@ import { MultipartUploads } from "./artifacts/multipart-uploads.js";
 import { FilesClient } from "./databricks/files-client.js";
 import { TraceDataClient } from "./databricks/trace-data-client.js";
 import { createApp } from "./http/create-app.js";
+import { BodyWatch } from "./http/body-watch.js";
+import { Capacity } from "./http/capacity.js";
 import { drain, listen } from "./http/serve.js";
 import { AccessLogWriter } from "./log/access-log-writer.js";
 import type { Logger } from "./log/create-logger.js";
@@ -98,6 +100,8 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
   policy.store.start();
 
   const accessLog = new AccessLogWriter(config.logLevel);
+  const capacity = new Capacity(config.limits);
+  const bodyWatch = new BodyWatch();
   let shuttingDown = false;
   const app = createApp({
     routes,
@@ -114,6 +118,9 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     experimentNames: { workspace, root: config.databricks?.experimentRoot, logger },
     artifacts: { service: artifactService },
     isShuttingDown: () => shuttingDown,
+    capacity,
+    bodyWatch,
+    maxApiBodyBytes: config.limits.maxApiBodyBytes,
     endpoints: {
       version: { gateway: readPackageVersion(repoRoot), mlflow: routes.mlflowVersion, node: process.version, mode: config.mode },
       supervisor,
@@ -123,7 +130,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     },
   });
 
-  const { server, port } = await listen(app, config.listen.host, config.listen.port);
+  const { server, port } = await listen(app, config.listen.host, config.listen.port, { capacity });
   logger.info("gateway listening", {
     url: `http://${config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host}:${port}`,
     mode: config.mode,
@@ -149,6 +156,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       backend?.stop();
       volumeCheck?.stop();
       policy.store.stop();
+      bodyWatch.stop();
       clearInterval(uploadSweep);
       proxy.agent.destroy();
       // Every call has ended, so every event is recorded: flush the audit sinks while the

@@ -42,5 +42,13 @@ export interface Config {
   dataDir: string | undefined;
   upstreamTimeoutMs: number;
   shutdownGraceMs: number;
+  /** What hostile or runaway clients may make the gateway hold (http/limits-stage.ts). */
+  limits: LimitsConfig;
   logLevel: LogLevel;
+}
+
+export interface LimitsConfig {
+  maxConnections: number;
+  maxRequestsPerClient: number;
+  maxApiBodyBytes: number;
 }

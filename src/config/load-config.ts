@@ -32,6 +32,12 @@ export const MAX_WORKERS = 32;
 export const DEFAULT_CHILD_START_TIMEOUT_MS = 120_000;
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Open connections before new ones are answered 503 (far above a team's browsers and clients). */
+export const DEFAULT_MAX_CONNECTIONS = 1_000;
+/** Calls one person has in flight before the next is answered 503 (a parallel upload uses ~8-20). */
+export const DEFAULT_MAX_REQUESTS_PER_CLIENT = 64;
+/** Bodies of MLflow API calls other than file uploads (LogBatch is well under 1 MB). */
+export const DEFAULT_MAX_API_BODY_MB = 32;
 /** Databricks Apps sends SIGKILL 15 s after SIGTERM; draining must leave room to stop the child. */
 export const MAX_SHUTDOWN_GRACE_MS = 11_000;
 const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
@@ -82,6 +88,17 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     max: MAX_SHUTDOWN_GRACE_MS,
     what: `milliseconds (0-${MAX_SHUTDOWN_GRACE_MS}, to stay inside the 15 s Databricks Apps allows after SIGTERM)`,
   });
+  const maxConnections = reader.integer("GATEWAY_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, {
+    min: 10,
+    max: 100_000,
+    what: "a connection count (10-100000)",
+  });
+  const maxRequestsPerClient = reader.integer("GATEWAY_MAX_REQUESTS_PER_CLIENT", DEFAULT_MAX_REQUESTS_PER_CLIENT, {
+    min: 1,
+    max: 10_000,
+    what: "a count of calls in flight (1-10000)",
+  });
+  const maxApiBodyMb = reader.integer("GATEWAY_MAX_API_BODY_MB", DEFAULT_MAX_API_BODY_MB, { min: 1, max: 1_024, what: "megabytes (1-1024)" });
   const logLevel = reader.oneOf("GATEWAY_LOG_LEVEL", LOG_LEVELS, "info");
   const executable = reader.string("GATEWAY_MLFLOW_BIN");
 
@@ -163,6 +180,11 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
     dataDir,
     upstreamTimeoutMs: upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
     shutdownGraceMs: shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    limits: {
+      maxConnections: maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxRequestsPerClient: maxRequestsPerClient ?? DEFAULT_MAX_REQUESTS_PER_CLIENT,
+      maxApiBodyBytes: (maxApiBodyMb ?? DEFAULT_MAX_API_BODY_MB) * 1024 * 1024,
+    },
     logLevel,
   };
 }

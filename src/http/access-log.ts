@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AccessLogWriter } from "../log/access-log-writer.js";
 import { cleanForLog } from "../log/create-logger.js";
-import type { RequestContext } from "./request-context.js";
+import type { RequestContext } from "../request/request-context.js";
 
 /** Paths are logged without query strings: queries can carry names and filters users consider private. */
 const MAX_LOGGED_PATH = 512;

@@ -3,7 +3,7 @@ import { auditQueryMatcher, parseAuditQuery } from "../audit/audit-query.js";
 import type { AuditEventRecord } from "../audit/audit-record.js";
 import type { AuditTrail } from "../audit/audit-trail.js";
 import { GatewayError } from "../errors.js";
-import { escapeHtml } from "./send-error.js";
+import { escapeHtml } from "../request/send-error.js";
 
 /** Pages for the gateway's admins; the pipeline lets only them through (policy rule admin-only). */
 export const ADMIN_PREFIX = "/-/admin/";

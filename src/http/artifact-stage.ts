@@ -4,7 +4,7 @@ import { modelVersionLocation, rewriteLocations, toClientLocation, toDatabricksL
 import { type ArtifactCall, type ArtifactService, UPLOAD_PART_ROUTE } from "../artifacts/artifact-service.js";
 import { GatewayError } from "../errors.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { addAnswerRewrite, contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
+import { addAnswerRewrite, contextOf, jsonBodyOf, replaceJsonBody } from "../request/request-context.js";
 
 export interface ArtifactStageDependencies {
   /** Databricks mode only: in local mode the child serves its own artifact store. */

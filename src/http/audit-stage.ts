@@ -4,11 +4,11 @@ import { type AuditedCall, describeCall } from "../audit/describe-call.js";
 import type { Logger } from "../log/create-logger.js";
 import { serviceOf } from "../routes/classify-operation.js";
 import type { RouteTable } from "../routes/route-table.js";
-import { isApiPath } from "./api-paths.js";
+import { isApiPath } from "../request/api-paths.js";
 import { ADMIN_PREFIX } from "./admin-pages.js";
 import { GATEWAY_PREFIX } from "./gateway-endpoints.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf, elapsedMs, type RequestContext } from "./request-context.js";
+import { contextOf, elapsedMs, type RequestContext } from "../request/request-context.js";
 
 export interface AuditStageDependencies {
   audit: AuditTrail;

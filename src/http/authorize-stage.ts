@@ -6,7 +6,7 @@ import { GROUPS_UNAVAILABLE, NO_GRANT } from "../policy/evaluator.js";
 import { filterModelVersions } from "../policy/graphql-access.js";
 import { OWNER_TAG, type ObjectLookup } from "../policy/object-lookup.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { addAnswerRewrite, contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
+import { addAnswerRewrite, contextOf, jsonBodyOf, replaceJsonBody } from "../request/request-context.js";
 
 export interface AuthorizeDependencies {
   authorizer: Authorizer;

@@ -22,14 +22,17 @@ import type { Supervisor } from "../supervisor/supervisor.js";
 import { logAccess } from "./access-log.js";
 import { ADMIN_PREFIX } from "./admin-pages.js";
 import { auditGate, auditScope } from "./audit-stage.js";
-import { BODY_SAMPLE_LIMIT } from "./body-observer.js";
+import { BODY_SAMPLE_LIMIT } from "../request/body-observer.js";
 import { GATEWAY_PREFIX, type GatewayEndpointsOptions, sendJson } from "./gateway-endpoints.js";
 import { createGatewayPages, type GatewayPages } from "./gateway-pages.js";
 import { experimentNames, type ExperimentNamesDependencies } from "./experiment-name-stage.js";
 import { type ArtifactStageDependencies, artifactLocations, artifacts } from "./artifact-stage.js";
+import type { BodyWatch } from "./body-watch.js";
+import type { Capacity } from "./capacity.js";
+import { bodyLimits, clientConcurrency, connectionGate, headerLimits } from "./limits-stage.js";
 import { composePipeline, type Next as NextFunction } from "./pipeline.js";
-import { contextOf, createRequestContext, elapsedMs, jsonBodyOf, replaceJsonBody } from "./request-context.js";
-import { sendError } from "./send-error.js";
+import { contextOf, createRequestContext, elapsedMs, jsonBodyOf, replaceJsonBody } from "../request/request-context.js";
+import { sendError } from "../request/send-error.js";
 import { authorize, authorizeAdmin } from "./authorize-stage.js";
 import { searchFilter } from "./search-filter-stage.js";
 
@@ -53,17 +56,26 @@ export interface AppDependencies {
   /** Databricks mode: artifacts move through the app, and clients are shown locations that do. */
   artifacts: ArtifactStageDependencies;
   isShuttingDown(): boolean;
+  /** Connections and calls in flight per client (limits-stage.ts). */
+  capacity: Capacity;
+  /** Bodies in flight, cut when they stall, crawl or grow past the API cap. */
+  bodyWatch: BodyWatch;
+  maxApiBodyBytes: number;
 }
 
 /**
  * The request pipeline. Its order is the architecture:
- *   request scope -> audit scope -> path decoding -> shutdown gate -> gateway endpoints -> header spellings
- *   -> identity -> admin pages -> route classification -> cross-site guard -> policy
+ *   request scope -> connection gate -> audit scope -> path decoding -> shutdown gate -> gateway endpoints
+ *   -> header spellings -> header limits -> identity -> calls in flight per client -> admin pages
+ *   -> route classification -> body limits -> cross-site guard -> policy
  *   -> audit gate -> attribution -> backend gate -> experiment names -> artifact locations
  *   -> artifacts -> child readiness -> filtered searches -> proxy, and one error responder
  * for all of them.
- * The audit scope comes second so that every call, however early it is refused, gets its
- * one event. Artifacts come before child readiness: run and logged-model files move between
+ * The connection gate comes before the audit scope: a connection over the cap is refused
+ * before anything is read from it, so a flood costs no audit writes (the access log and
+ * metrics still count it). The audit scope comes next so that every call, however early
+ * it is refused, gets its one event. Body limits need the route (file uploads may be
+ * large and slow, API bodies may not). Artifacts come before child readiness: run and logged-model files move between
  * the client and the workspace without the child. Identity comes before routing so an unauthenticated caller learns nothing
  * about routes. The audit gate comes after the policy: a call the policy refuses is
  * refused (and audited) the same way whether or not the audit sinks are healthy.
@@ -73,14 +85,18 @@ export function createApp(deps: AppDependencies): RequestListener {
   return composePipeline(
     [
       requestScope(deps),
+      connectionGate(deps.capacity),
       auditScope(deps),
       decodeRequestPath(),
       shutdownGate(deps),
       gatewayEndpoints(pages),
       headerSpellings(),
+      headerLimits(),
       identify(deps),
+      clientConcurrency(deps.capacity),
       adminPages(deps, pages),
       routeClassification(deps),
+      bodyLimits({ watch: deps.bodyWatch, maxApiBodyBytes: deps.maxApiBodyBytes, logger: deps.logger }),
       crossSiteGuard(),
       authorize(deps),
       auditGate(deps),

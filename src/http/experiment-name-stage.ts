@@ -4,7 +4,7 @@ import { parentFolder, resolveExperimentName } from "../databricks/experiment-na
 import type { WorkspaceClient } from "../databricks/workspace-client.js";
 import type { Logger } from "../log/create-logger.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf, jsonBodyOf, replaceJsonBody } from "./request-context.js";
+import { contextOf, jsonBodyOf, replaceJsonBody } from "../request/request-context.js";
 
 export interface ExperimentNamesDependencies {
   /** The service principal's client; undefined in local mode, where names are free. */

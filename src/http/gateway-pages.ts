@@ -5,7 +5,7 @@ import { GatewayError } from "../errors.js";
 import { ADMIN_PAGES, ADMIN_PREFIX, serveAuditEvents } from "./admin-pages.js";
 import { GATEWAY_ENDPOINTS, type GatewayEndpointsOptions, sendLiveness, sendMetrics, sendReadiness, sendVersion } from "./gateway-endpoints.js";
 import type { Next } from "./pipeline.js";
-import { contextOf } from "./request-context.js";
+import { contextOf } from "../request/request-context.js";
 
 /** Serves one of the gateway's own pages, or passes a GatewayError (404, 405) to `next`. */
 export type GatewayPages = (req: IncomingMessage, res: ServerResponse, next: Next) => void;

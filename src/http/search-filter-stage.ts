@@ -6,7 +6,7 @@ import { ownerIn } from "../policy/object-lookup.js";
 import type { Target } from "../policy/evaluator.js";
 import { sendJson } from "./gateway-endpoints.js";
 import type { Next as NextFunction } from "./pipeline.js";
-import { contextOf, jsonBodyOf } from "./request-context.js";
+import { contextOf, jsonBodyOf } from "../request/request-context.js";
 
 export interface SearchFilterDependencies {
   authorizer: Authorizer;

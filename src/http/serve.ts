@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { GatewayError } from "../errors.js";
+import type { Capacity } from "./capacity.js";
 import { sleep } from "../supervisor/wait-for-health.js";
 
 /** How often idle keep-alive connections are closed while draining. */
@@ -24,7 +25,12 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 /** How often Node checks connections against that limit: its default (30 s) would triple it. */
 const CONNECTION_CHECK_MS = 1_000;
 
-export async function listen(handler: RequestListener, host: string, port: number): Promise<{ server: Server; port: number }> {
+export async function listen(
+  handler: RequestListener,
+  host: string,
+  port: number,
+  options: { capacity?: Capacity } = {},
+): Promise<{ server: Server; port: number }> {
   // requestTimeout stays off: artifact bodies may take long; the headers may not.
   const server = createServer(
     {
@@ -36,6 +42,8 @@ export async function listen(handler: RequestListener, host: string, port: numbe
     },
     handler,
   );
+  // Counting starts before the first connection can arrive.
+  options.capacity?.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
     server.listen(port, host, () => {

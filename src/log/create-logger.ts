@@ -40,16 +40,41 @@ export async function flushLogger(logger: Logger, timeoutMs: number): Promise<vo
   });
 }
 
+/** Configured secret values shorter than this are not searched for (they would match ordinary text). */
+const MIN_KNOWN_SECRET_LENGTH = 8;
+let knownSecrets: readonly string[] = [];
+
 /**
- * Masks credentials that a child's error message may quote: the password in a URI
- * (sqlalchemy prints connection strings), bearer tokens, Databricks tokens, JWTs.
+ * The exact secret values this gateway was configured with (client secret, PAT, audit
+ * key), masked wherever redactSecrets runs, whatever their shape. Set once at start.
+ */
+export function setKnownSecrets(values: ReadonlyArray<string | undefined>): void {
+  knownSecrets = [...new Set(values.filter((v): v is string => v !== undefined && v.length >= MIN_KNOWN_SECRET_LENGTH))].sort(
+    (a, b) => b.length - a.length,
+  );
+}
+
+/**
+ * Masks credentials in text the gateway passes on but did not write: the child's output
+ * and the child's error answers to clients. A library, proxy or workspace that quotes a
+ * request back (an error naming the failing call) would otherwise put a token in the log
+ * or in a user's browser. Two nets: the configured values (setKnownSecrets), and the
+ * shapes credentials take whatever their value, since the child mints its own tokens: the
+ * password in a URI (sqlalchemy prints connection strings), bearer and basic credentials,
+ * JWTs, Databricks PATs and OAuth secrets, and secret-named form and JSON fields.
  */
 export function redactSecrets(text: string): string {
-  return text
+  let result = text;
+  for (const value of knownSecrets) if (result.includes(value)) result = result.split(value).join("***");
+  return result
     .replace(/(:\/\/[^/:@\s]*:)[^@/\s]*@/g, "$1***@")
     .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1***")
+    .replace(/(basic\s+)[A-Za-z0-9+/=]{8,}/gi, "$1***")
     .replace(/\bdapi[0-9a-f]{16,}(-\d+)?\b/gi, "dapi***")
-    .replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "***jwt***");
+    .replace(/\bdose[0-9A-Za-z]{16,}\b/g, "dose***")
+    .replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, "***jwt***")
+    .replace(/\b(client_secret|access_token|refresh_token|id_token|password)=[^&\s"']+/gi, "$1=***")
+    .replace(/("(?:client_secret|access_token|refresh_token|id_token|password)"\s*:\s*)"[^"]*"/gi, '$1"***"');
 }
 
 /** Strips control characters (no forged log lines) and bounds length. */

@@ -2,9 +2,9 @@ import { Agent, type ClientRequest, type IncomingMessage, type ServerResponse } 
 import type { Socket } from "node:net";
 import { createProxyMiddleware, proxyEventsPlugin, type RequestHandler } from "http-proxy-middleware";
 import { GatewayError } from "../errors.js";
-import { observeRequestBody } from "../http/body-observer.js";
-import { contextOf } from "../http/request-context.js";
-import { sendError } from "../http/send-error.js";
+import { observeRequestBody } from "../request/body-observer.js";
+import { contextOf } from "../request/request-context.js";
+import { sendError } from "../request/send-error.js";
 import type { Logger } from "../log/create-logger.js";
 import { CHILD_KEEP_ALIVE_SECONDS } from "../supervisor/child-command.js";
 import { relayResponse } from "./relay-response.js";
@@ -95,7 +95,7 @@ function onProxyError(error: Error, req: IncomingMessage, res: ServerResponse | 
   const clientGone = req.destroyed || res.destroyed;
   if (clientGone && !timedOut.has(req)) {
     // The client abandoned the request; http-proxy aborted the upstream call for us.
-    context.errorCode = "CLIENT_ABORTED";
+    context.errorCode ??= "CLIENT_ABORTED";
     return;
   }
   const gatewayError = timedOut.has(req)

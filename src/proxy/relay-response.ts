@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors.js";
-import { isApiPath } from "../http/api-paths.js";
-import { observeResponseBody } from "../http/body-observer.js";
-import { contextOf } from "../http/request-context.js";
-import { sendError } from "../http/send-error.js";
+import { redactSecrets } from "../log/create-logger.js";
+import { isApiPath } from "../request/api-paths.js";
+import { observeResponseBody } from "../request/body-observer.js";
+import { contextOf } from "../request/request-context.js";
+import { sendError } from "../request/send-error.js";
 
 /** Connection-level headers (RFC 9110 section 7.6.1) describe one hop and are not relayed. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
@@ -59,7 +60,45 @@ export function relayResponse(proxyRes: IncomingMessage, req: IncomingMessage, r
     return;
   }
   observeResponseBody(proxyRes, context);
+  if (status >= 400 && proxyRes.headers["content-encoding"] === undefined) {
+    relayRedacted(proxyRes, res);
+    return;
+  }
   proxyRes.pipe(res);
+}
+
+/** Error answers are small; one larger than this is not relayed (it cannot be checked for credentials). */
+export const MAX_ERROR_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * An error answer read whole and relayed with any credential it quotes masked: MLflow puts
+ * the message of a failing Databricks call in its error, and a service that echoes the
+ * request would put the service principal's token there (log/create-logger.ts).
+ */
+function relayRedacted(proxyRes: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  proxyRes.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= MAX_ERROR_ANSWER_BYTES) chunks.push(chunk);
+  });
+  proxyRes.once("end", () => {
+    if (size > MAX_ERROR_ANSWER_BYTES) {
+      refuse(
+        proxyRes,
+        res.req,
+        res,
+        `an error answer larger than ${MAX_ERROR_ANSWER_BYTES} bytes`,
+        "the gateway relays error answers only when it can check them for credentials.",
+      );
+      return;
+    }
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const body = Buffer.from(redactSecrets(raw), "utf8");
+    contextOf(res.req).bytesOut = body.length;
+    res.setHeader("content-length", String(body.length));
+    res.end(body);
+  });
 }
 
 /** Answers this large are relayed as they are: rewriting them would hold too much in memory. */
@@ -122,14 +161,21 @@ function relayRewritten(proxyRes: IncomingMessage, res: ServerResponse, rewrite:
 
 /** The child's answer needed a filter the gateway could not apply: refused, never relayed as is. */
 function refuseUnfilterable(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse, what: string): void {
+  refuse(
+    proxyRes,
+    req,
+    res,
+    what,
+    "the gateway must filter this answer to what you may read, so it was not passed on. Narrow the request (fewer runs or results per page).",
+  );
+}
+
+function refuse(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse, what: string, why: string): void {
   const context = contextOf(req);
   proxyRes.resume();
   context.errorCode = "UPSTREAM_ERROR";
   // The child's headers describe a body that is not sent (the gateway's own hardening headers stay).
   for (const name of ["content-length", "content-encoding", "content-type", "etag", "last-modified", "content-disposition"]) res.removeHeader(name);
-  const error = new GatewayError(
-    "UPSTREAM_ERROR",
-    `MLflow sent ${what}; the gateway must filter this answer to what you may read, so it was not passed on. Narrow the request (fewer runs or results per page).`,
-  );
+  const error = new GatewayError("UPSTREAM_ERROR", `MLflow sent ${what}; ${why}`);
   sendError(req, res, error, { requestId: context.requestId, path: context.path });
 }

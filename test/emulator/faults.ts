@@ -53,6 +53,14 @@ export interface FaultSettings {
   jwksDown?: boolean;
   /** How a rejected token is answered (default "html-403", the hardest for a client to read). */
   tokenRefusal?: TokenRefusalShape;
+  /**
+   * Error answers (the server errors above, and the token endpoint while it is down) quote the
+   * request's credentials back: its Authorization header and, at the token endpoint, its form
+   * body with the client secret. No Databricks answer is known to do this; it is the worst case
+   * a misbehaving proxy or service could produce, so the gateway's redaction is tested against
+   * it (test/integration/databricks-failures.test.ts).
+   */
+  echoCredentials?: boolean;
 }
 
 export class FaultController {
@@ -109,18 +117,28 @@ export class FaultController {
         return;
       }
       if (this.take("serverError", req)) {
-        this.sendServerError(res, this.settings.serverError?.status ?? 503, req.path);
+        this.sendServerError(res, this.settings.serverError?.status ?? 503, req.path, this.echoOf(req));
         return;
       }
       next();
     };
   }
 
-  private sendServerError(res: Response, status: number, path: string): void {
+  /** What an echoing error quotes of the request ("" unless echoCredentials is set). */
+  echoOf(req: Request): string {
+    if (this.settings.echoCredentials !== true) return "";
+    const form =
+      typeof req.body === "object" && req.body !== null && !Buffer.isBuffer(req.body)
+        ? new URLSearchParams(req.body as Record<string, string>).toString()
+        : "";
+    return ` (request: Authorization: ${req.headers.authorization ?? "none"}${form === "" ? "" : `; body: ${form}`})`;
+  }
+
+  private sendServerError(res: Response, status: number, path: string, echo: string): void {
     if (status === 500) {
-      sendDatabricksError(res, 500, "INTERNAL_ERROR", "Internal error occurred. Please try again later.");
+      sendDatabricksError(res, 500, "INTERNAL_ERROR", `Internal error occurred. Please try again later.${echo}`);
     } else {
-      sendDatabricksError(res, 503, "TEMPORARILY_UNAVAILABLE", `The service at ${path} is temporarily unavailable. Please try again later.`);
+      sendDatabricksError(res, 503, "TEMPORARILY_UNAVAILABLE", `The service at ${path} is temporarily unavailable. Please try again later.${echo}`);
     }
   }
 

@@ -93,7 +93,7 @@ function clientCredentials(req: Request): { id: string; secret: string } | undef
 
 async function tokenEndpoint(ctx: EmulatorContext, req: Request, res: Response): Promise<void> {
   if (ctx.faults.tokenEndpointDown()) {
-    oauthError(res, 503, "temporarily_unavailable", "The authorization server is temporarily unavailable.");
+    oauthError(res, 503, "temporarily_unavailable", `The authorization server is temporarily unavailable.${ctx.faults.echoOf(req)}`);
     return;
   }
   const body = (req.body ?? {}) as Record<string, unknown>;

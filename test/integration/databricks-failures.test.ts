@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { findFreePort } from "../../src/supervisor/free-port.js";
 import { sleep } from "../../src/supervisor/wait-for-health.js";
+import { readAuditLines } from "../support/audit-files.js";
 import { TEST_AUDIT_KEY } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 
@@ -53,10 +54,13 @@ describe("when Databricks fails", () => {
   let port: number;
   let gateway: GatewayProcess;
   let workspace: WorkspaceEmulator | undefined;
+  let auditDir: string;
 
   before(async () => {
     port = await findFreePort();
-    gateway = await startGateway({ tempDataDir: false, waitReady: false, env: env(`http://127.0.0.1:${port}`) });
+    const settings = env(`http://127.0.0.1:${port}`);
+    auditDir = settings["GATEWAY_AUDIT_DIR"] ?? "";
+    gateway = await startGateway({ tempDataDir: false, waitReady: false, env: settings });
   });
   after(async () => {
     await gateway?.stop();
@@ -141,6 +145,41 @@ describe("when Databricks fails", () => {
     }
     await until("serving again", async () => ((await search(gateway)).status === 200 ? true : undefined), 20_000);
     assert.equal((await readiness(gateway)).status, "ready");
+  });
+
+  it("passes on no credential the workspace quotes back in its errors: not in logs, readiness, metrics, error bodies or audit records", async () => {
+    const ws = workspace as WorkspaceEmulator;
+    const seen: string[] = [];
+    const logsBefore = gateway.logs.length;
+    // The tracking API quotes the bearer token of each call back (the child's first meeting
+    // with it is relayed to the caller), then the token endpoint quotes the client secret
+    // (to the gateway's backend check and to the child's SDK).
+    ws.faults.set({ echoCredentials: true, serverError: { status: 500, pathPrefix: "/api/2.0/mlflow/experiments", count: 1_000 } });
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        const text = await (await search(gateway)).text();
+        seen.push(text);
+      }
+      ws.faults.set({ serverError: undefined, tokenEndpointDown: true });
+      for (let i = 0; i < 3; i += 1) seen.push(await (await search(gateway)).text());
+      seen.push(JSON.stringify(await readiness(gateway)), await (await fetch(`${gateway.url}/-/metrics`)).text());
+    } finally {
+      ws.faults.clear();
+    }
+    await until("serving again", async () => ((await search(gateway)).status === 200 ? true : undefined), 20_000);
+    const logs = JSON.stringify(gateway.logs.slice(logsBefore)) + gateway.stderr();
+    const audit = readAuditLines(auditDir).join("\n");
+    assert.ok(audit.length > 0);
+    // The echo reached a caller (so the checks below can fail), masked; whether the child also
+    // logs the quoted request depends on its token's age, and the logs are checked either way.
+    assert.ok(
+      seen.some((text) => /Authorization: Bearer \*\*\*/.test(text)),
+      "a caller saw the quoted request, masked",
+    );
+    for (const [where, text] of Object.entries({ "error bodies, readiness and metrics": seen.join("\n"), logs, "audit records": audit })) {
+      assert.ok(!text.includes(SP.secret), `the client secret in ${where}`);
+      assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/, `a token in ${where}`);
+    }
   });
 
   it("names a wrong client secret precisely, and never prints a secret", async () => {

@@ -5,10 +5,10 @@
  */
 import { execa } from "execa";
 import { startGateway } from "./gateway-process.js";
-import { SHARED_GATEWAY_ENV } from "./shared-gateway.js";
+import { SHARED_GATEWAY_ENV, SHARED_GATEWAY_SETTINGS } from "./shared-gateway.js";
 
 const files = process.argv.slice(2);
-const gateway = await startGateway();
+const gateway = await startGateway({ env: { ...SHARED_GATEWAY_SETTINGS } });
 let exitCode = 1;
 try {
   const result = await execa(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {

@@ -3,6 +3,14 @@ import { startGateway } from "./gateway-process.js";
 /** Set by test/support/run-integration.ts: one gateway (and one mlflow server) for every non-destructive scenario. */
 export const SHARED_GATEWAY_ENV = "TEST_SHARED_GATEWAY_URL";
 
+/**
+ * The shared gateway's connection cap: low enough that a test can open more connections
+ * than it (hostile-clients.test.ts), far above what the other scenarios hold at once.
+ */
+export const SHARED_GATEWAY_MAX_CONNECTIONS = 200;
+/** The environment every shared gateway starts with. */
+export const SHARED_GATEWAY_SETTINGS: Readonly<Record<string, string>> = { GATEWAY_MAX_CONNECTIONS: String(SHARED_GATEWAY_MAX_CONNECTIONS) };
+
 export interface SharedGateway {
   url: string;
   release(): Promise<void>;
@@ -16,7 +24,7 @@ export interface SharedGateway {
 export async function useSharedGateway(): Promise<SharedGateway> {
   const shared = process.env[SHARED_GATEWAY_ENV];
   if (shared) return { url: shared, release: () => Promise.resolve() };
-  const gateway = await startGateway();
+  const gateway = await startGateway({ env: { ...SHARED_GATEWAY_SETTINGS } });
   return {
     url: gateway.url,
     release: async () => {

@@ -6,6 +6,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createAuditTrail } from "../../../src/audit/create-audit-trail.js";
 import { loadConfig } from "../../../src/config/load-config.js";
+import { BodyWatch } from "../../../src/http/body-watch.js";
+import { Capacity } from "../../../src/http/capacity.js";
 import { createApp } from "../../../src/http/create-app.js";
 import { listen } from "../../../src/http/serve.js";
 import { AccessLogWriter } from "../../../src/log/access-log-writer.js";
@@ -56,6 +58,9 @@ async function startPipeline(admins: string): Promise<{ url: string; close: () =
     experimentNames: { workspace: undefined, root: undefined, logger },
     artifacts: { service: undefined },
     isShuttingDown: () => false,
+    capacity: new Capacity(config.limits),
+    bodyWatch: new BodyWatch(),
+    maxApiBodyBytes: config.limits.maxApiBodyBytes,
     endpoints: {
       version: { gateway: "test", mlflow: routes.mlflowVersion, node: process.version, mode: "local" },
       supervisor,

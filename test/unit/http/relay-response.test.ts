@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
-import { createRequestContext } from "../../../src/http/request-context.js";
+import { createRequestContext } from "../../../src/request/request-context.js";
 import { relayResponse } from "../../../src/proxy/relay-response.js";
 
 // A child that answers what each test asks for, and a front that relays it with a

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cleanForLog, redactSecrets } from "../../../src/log/create-logger.js";
+import { cleanForLog, redactSecrets, setKnownSecrets } from "../../../src/log/create-logger.js";
 
 describe("redactSecrets", () => {
   it("masks credentials a child's error message may quote", () => {
@@ -9,6 +9,26 @@ describe("redactSecrets", () => {
     const masked = redactSecrets(line);
     for (const secret of ["hunter2", "abc.def-123", "dapi0123456789abcdef0123", "eyJhbGciOiJSUzI1NiJ9"]) assert.ok(!masked.includes(secret), secret);
     assert.match(masked, /postgresql:\/\/mlflow:\*\*\*@db:5432\/x/);
+  });
+
+  it("masks secret form and JSON fields, basic credentials and Databricks OAuth secrets, as an echoing service would quote them", () => {
+    const line =
+      'failed (request: Authorization: Basic YWxpY2U6c2VjcmV0LXZhbHVl; body: grant_type=client_credentials&client_secret=s3cr3t-form&scope=all-apis) {"access_token": "opaque-token-1", "password":"pw-in-json"} dose0123456789abcdefABCDEF';
+    const masked = redactSecrets(line);
+    for (const secret of ["YWxpY2U6c2VjcmV0LXZhbHVl", "s3cr3t-form", "opaque-token-1", "pw-in-json", "dose0123456789abcdefABCDEF"]) {
+      assert.ok(!masked.includes(secret), `${secret} in ${masked}`);
+    }
+    assert.match(masked, /grant_type=client_credentials&client_secret=\*\*\*&scope=all-apis/);
+  });
+
+  it("masks the configured secret values whatever their shape", () => {
+    setKnownSecrets(["plain-looking-value-42", "short"]);
+    try {
+      assert.equal(redactSecrets("the service said plain-looking-value-42 twice: plain-looking-value-42"), "the service said *** twice: ***");
+      assert.equal(redactSecrets("a short word"), "a short word", "values under 8 characters are not searched for");
+    } finally {
+      setKnownSecrets([]);
+    }
   });
 
   it("leaves ordinary lines alone", () => {

@@ -3,7 +3,7 @@ import { IncomingMessage, ServerResponse } from "node:http";
 import { Socket } from "node:net";
 import { describe, it } from "node:test";
 import { GatewayError } from "../../../src/errors.js";
-import { sendError } from "../../../src/http/send-error.js";
+import { sendError } from "../../../src/request/send-error.js";
 
 function exchange(accept: string): { req: IncomingMessage; res: ServerResponse; body: () => string } {
   const req = new IncomingMessage(new Socket());
