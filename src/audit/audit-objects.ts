@@ -19,17 +19,30 @@ const FIELDS: ReadonlyArray<[keyof AuditObjects, readonly string[]]> = [
 const KEYED_LISTS = ["params", "tags"];
 
 /**
- * Objects named by a call, from its path parameters, query and (JSON) body, in that
- * order of precedence. Only scalar identifiers are taken; nothing else of the body.
+ * Objects named by a call, where MLflow reads them: path parameters first; then, for GET
+ * (and HEAD), the query before the JSON body, and for every other method the body before
+ * the query (MLflow's _get_request_message reads the query only for a GET with one; the
+ * few handlers that read the query of a POST, the UI's upload, send no JSON body). A
+ * POST naming one run in its body and another in its query is audited with the body's,
+ * which is the one MLflow acts on (test/integration/differential-parsing.test.ts found it).
+ * Only scalar identifiers are taken; nothing else of the body.
  */
-export function extractObjects(sources: { pathParams?: Record<string, string>; query?: URLSearchParams; body?: Record<string, unknown> }): {
+export function extractObjects(sources: {
+  method?: string;
+  pathParams?: Record<string, string>;
+  query?: URLSearchParams;
+  body?: Record<string, unknown>;
+}): {
   objects: AuditObjects;
   writtenKeys: string[];
 } {
   const objects: AuditObjects = {};
+  const queryFirst = sources.method === undefined || sources.method === "GET" || sources.method === "HEAD";
   for (const [field, names] of FIELDS) {
     for (const name of names) {
-      const value = sources.pathParams?.[name] ?? sources.query?.get(name) ?? scalar(sources.body?.[name]);
+      const fromQuery = sources.query?.get(name) ?? undefined;
+      const fromBody = scalar(sources.body?.[name]);
+      const value = sources.pathParams?.[name] ?? (queryFirst ? (fromQuery ?? fromBody) : (fromBody ?? fromQuery));
       if (value !== undefined && value !== null && value !== "") {
         objects[field] = auditString(value);
         break;

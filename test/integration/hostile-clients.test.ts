@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { API_BODY_IDLE_MS, MAX_HEADER_COUNT } from "../../src/http/limits-stage.js";
 import { HEADERS_TIMEOUT_MS } from "../../src/http/serve.js";
 import { DEFAULT_MAX_API_BODY_MB, DEFAULT_MAX_REQUESTS_PER_CLIENT } from "../../src/config/load-config.js";
+import { type RawAnswer, rawExchange as rawExchangeWith } from "../support/raw-http.js";
 import { SHARED_GATEWAY_MAX_CONNECTIONS, type SharedGateway, useSharedGateway } from "../support/shared-gateway.js";
 
 // What one hostile client can make the gateway hold, on the suite's shared gateway (its
@@ -23,44 +24,9 @@ after(async () => {
 
 const SEARCH = "/api/2.0/mlflow/experiments/search?max_results=1";
 
-interface RawAnswer {
-  /** The status line and headers, as sent. */
-  head: string;
-  status: number;
-  body: string;
-  /** Milliseconds from the connection to its close. */
-  afterMs: number;
-}
-
-/** A raw client that writes `chunks` (with pauses given as numbers of ms) and collects the answer until the connection closes. */
+/** A raw exchange with the gateway from `localAddress` (see test/support/raw-http.ts). */
 function rawExchange(parts: ReadonlyArray<string | Buffer | number>, options: { localAddress?: string } = {}): Promise<RawAnswer> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port, localAddress: options.localAddress });
-    const started = Date.now();
-    const received: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => received.push(chunk));
-    socket.on("error", () => undefined);
-    socket.on("connect", () => {
-      void (async () => {
-        for (const part of parts) {
-          if (socket.destroyed) return;
-          if (typeof part === "number") await new Promise((r) => setTimeout(r, part));
-          else socket.write(part);
-        }
-      })();
-    });
-    socket.on("close", () => {
-      const text = Buffer.concat(received).toString("latin1");
-      const split = text.indexOf("\r\n\r\n");
-      const head = split < 0 ? text : text.slice(0, split);
-      resolve({
-        head,
-        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
-        body: split < 0 ? "" : text.slice(split + 4),
-        afterMs: Date.now() - started,
-      });
-    });
-  });
+  return rawExchangeWith(port, parts, options);
 }
 
 /** A slowloris client: a request line, then one header line a second, never the end of the headers. */

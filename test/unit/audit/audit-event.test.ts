@@ -30,6 +30,14 @@ describe("extractObjects", () => {
     assert.ok(!JSON.stringify({ objects, writtenKeys }).includes("secret-value"), "values are left out");
   });
 
+  it("reads ids where MLflow does: the query of a GET first, the body of any other method first", () => {
+    const query = new URLSearchParams("run_id=from-query");
+    const body = { run_id: "from-body" };
+    assert.equal(extractObjects({ method: "GET", query, body }).objects.run_id, "from-query");
+    assert.equal(extractObjects({ method: "POST", query, body }).objects.run_id, "from-body");
+    assert.equal(extractObjects({ method: "POST", query, body: {} }).objects.run_id, "from-query", "the UI's upload names its run in the query");
+  });
+
   it("reads artifact paths from route parameters and ignores non-scalar fields", () => {
     const { objects } = extractObjects({ pathParams: { artifact_path: "1/abc/artifacts/x.bin" }, body: { run_id: { nested: true } } });
     assert.deepEqual(objects, { artifact_path: "1/abc/artifacts/x.bin" });
