@@ -11,7 +11,7 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor, waitUntil } from "../support/wait-for.js";
 import { type CallRecord, type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
 import { runMlflowPython } from "../emulator/python-client.js";
 import { ucAdmin } from "../emulator/uc-admin.js";
@@ -115,13 +115,8 @@ function rawRequest(head: string, body: Buffer, options: { hangUpAfterMs?: numbe
   });
 }
 
-async function waitForCall(predicate: (c: CallRecord) => boolean): Promise<CallRecord> {
-  for (let i = 0; i < 100; i += 1) {
-    const found = emu.calls.find(predicate);
-    if (found) return found;
-    await sleep(50);
-  }
-  throw new Error("no such call was recorded");
+function waitForCall(predicate: (c: CallRecord) => boolean): Promise<CallRecord> {
+  return waitFor("the call to be recorded", () => emu.calls.find(predicate), { timeoutMs: 5_000, intervalMs: 50 });
 }
 
 /** Every file under the emulator's blob store, as paths relative to it. */
@@ -452,8 +447,7 @@ describe("front door time limit", () => {
   it("lets a quick request through and records how long it took", async () => {
     const res = await fetch(`${frontDoor.url}/api/fast`, { headers: { cookie } });
     assert.equal(await res.text(), "quick");
-    await sleep(20);
-    const entry = entryFor("/api/fast");
+    const entry = await waitFor("the front door's record of the call", () => entryFor("/api/fast"));
     assert.equal(entry?.cutOff, false);
     assert.ok(entry?.durationMs !== undefined && entry.durationMs < LIMIT_MS, String(entry?.durationMs));
   });
@@ -465,8 +459,7 @@ describe("front door time limit", () => {
     const body = (await res.json()) as Record<string, unknown>;
     assert.equal(body.error_code, "DEADLINE_EXCEEDED");
     assert.ok(Date.now() - started >= LIMIT_MS - 20);
-    await sleep(50);
-    assert.ok(abortedUpstream.includes("/api/stall-before-headers"));
+    await waitUntil("the upstream request aborted", () => abortedUpstream.includes("/api/stall-before-headers"));
     const entry = entryFor("/api/stall-before-headers");
     assert.equal(entry?.cutOff, true);
     assert.equal(entry?.status, undefined, "the app never answered");
@@ -476,8 +469,7 @@ describe("front door time limit", () => {
     const res = await fetch(`${frontDoor.url}/api/stall-mid-body`, { headers: { cookie } });
     assert.equal(res.status, 200);
     await assert.rejects(res.text());
-    await sleep(50);
-    assert.ok(abortedUpstream.includes("/api/stall-mid-body"));
+    await waitUntil("the upstream request aborted", () => abortedUpstream.includes("/api/stall-mid-body"));
     assert.equal(entryFor("/api/stall-mid-body")?.cutOff, true);
   });
 
@@ -494,8 +486,7 @@ describe("front door time limit", () => {
     });
     // The 504 usually arrives; a connection reset is the other way a cut can look to a client.
     assert.ok(["504", "ECONNRESET", "EPIPE"].includes(outcome), outcome);
-    await sleep(50);
-    assert.equal(entryFor("/api/upload")?.cutOff, true);
+    await waitUntil("the front door's record of the cut", () => entryFor("/api/upload")?.cutOff === true);
     // What a test of the gateway asserts: nothing that finished took longer than the limit.
     const finished = frontDoor.forwarded.filter((e) => !e.cutOff).map((e) => e.durationMs ?? Infinity);
     assert.ok(Math.max(...finished) < LIMIT_MS);

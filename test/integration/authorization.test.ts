@@ -13,6 +13,7 @@ import { type GatewayProcess, startGateway } from "../support/gateway-process.js
 import { runPythonJson } from "../support/python.js";
 import { launchBrowser, screenshotPath } from "../support/browser.js";
 import { EXPECTED_REFUSALS } from "../browser/ui-walk.js";
+import { waitFor } from "../support/wait-for.js";
 
 // Two teams share one app. The policy is the shipped example's shape, with a short group
 // cache so a membership change shows within the test.
@@ -312,8 +313,11 @@ describe("per-team authorization with Databricks groups", () => {
   });
 
   it("audits each refusal with its rule, the permission and the grant that matched", async () => {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const events = policyEvents();
+    // Events are written as calls close: wait for the last refusal this test reads.
+    const events = await waitFor("the refusals' audit events", () => {
+      const all = policyEvents();
+      return all.some((e) => e.action === "Graphql" && e.principal.email === BEN) ? all : undefined;
+    });
     const find = (action: string, email: string): AuditEventRecord | undefined =>
       events.find((e) => e.action === action && e.principal.email === email);
     const benGetRun = find("GetRun", BEN);

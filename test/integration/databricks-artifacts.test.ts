@@ -9,6 +9,7 @@ import { readAuditEvents } from "../support/audit-files.js";
 import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
+import { waitFor } from "../support/wait-for.js";
 
 const ALICE = "alice@example.com";
 const STAMP = Date.now();
@@ -312,12 +313,14 @@ describe("artifact requests the gateway refuses before the workspace sees them",
 
 /** The audit events once `ready` holds for them (the file sink writes as calls close), within 20 s. */
 async function waitForEvents(ready: (events: AuditEventRecord[]) => boolean): Promise<AuditEventRecord[]> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const events = readAuditEvents(auditDir);
-    if (ready(events) || Date.now() > deadline) return events;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return waitFor(
+    "the audit events",
+    () => {
+      const events = readAuditEvents(auditDir);
+      return ready(events) ? events : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
 }
 
 /** Samples a process's resident memory; stop() answers the growth over the first sample, in MB. */

@@ -5,10 +5,10 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { findFreePort } from "../../src/supervisor/free-port.js";
-import { sleep } from "../../src/supervisor/wait-for-health.js";
 import { readAuditLines } from "../support/audit-files.js";
 import { TEST_AUDIT_KEY } from "../support/databricks.js";
 import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import { waitFor } from "../support/wait-for.js";
 
 const SP = { applicationId: "6f1c2d3e-0000-4000-8000-00000000a11e", secret: "dose-correct-secret-value-0001" };
 const IDENTITY = { "x-forwarded-user": "1@2", "x-forwarded-email": "alice@example.com", "content-type": "application/json" };
@@ -23,14 +23,8 @@ async function readiness(gateway: GatewayProcess): Promise<Readiness> {
   return (await (await fetch(`${gateway.url}/-/ready`)).json()) as Readiness;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await sleep(250);
-  }
+function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  return waitFor(what, probe, { timeoutMs, intervalMs: 250 });
 }
 
 function search(gateway: GatewayProcess): Promise<Response> {
@@ -156,12 +150,9 @@ describe("when Databricks fails", () => {
     // (to the gateway's backend check and to the child's SDK).
     ws.faults.set({ echoCredentials: true, serverError: { status: 500, pathPrefix: "/api/2.0/mlflow/experiments", count: 1_000 } });
     try {
-      for (let i = 0; i < 3; i += 1) {
-        const text = await (await search(gateway)).text();
-        seen.push(text);
-      }
+      seen.push(await (await search(gateway)).text());
       ws.faults.set({ serverError: undefined, tokenEndpointDown: true });
-      for (let i = 0; i < 3; i += 1) seen.push(await (await search(gateway)).text());
+      seen.push(await (await search(gateway)).text());
       seen.push(JSON.stringify(await readiness(gateway)), await (await fetch(`${gateway.url}/-/metrics`)).text());
     } finally {
       ws.faults.clear();

@@ -7,6 +7,7 @@ import { HEADERS_TIMEOUT_MS } from "../../src/http/serve.js";
 import { DEFAULT_MAX_API_BODY_MB, DEFAULT_MAX_REQUESTS_PER_CLIENT } from "../../src/config/load-config.js";
 import { type RawAnswer, rawExchange as rawExchangeWith } from "../support/raw-http.js";
 import { SHARED_GATEWAY_MAX_CONNECTIONS, type SharedGateway, useSharedGateway } from "../support/shared-gateway.js";
+import { waitFor, waitUntil } from "../support/wait-for.js";
 
 // What one hostile client can make the gateway hold, on the suite's shared gateway (its
 // connection cap is SHARED_GATEWAY_MAX_CONNECTIONS). Every attack ends (cut, or closed
@@ -152,29 +153,44 @@ describe("hostile clients", () => {
       for (const socket of flood) socket.destroy();
     }
     // Closed connections free their places at once.
-    await waitUntil(async () => (await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`])).status === 200);
+    await waitUntil(
+      "the condition",
+      async () => (await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`])).status === 200,
+    );
   });
 
   it(`answers a client with ${DEFAULT_MAX_REQUESTS_PER_CLIENT} calls in flight 503 for the next one, while other clients are served`, async () => {
-    // Each stalled body holds one call in flight until the gateway cuts it.
-    const holding = Array.from({ length: DEFAULT_MAX_REQUESTS_PER_CLIENT }, () => stalledBody("127.0.0.6"));
-    // Until every held call has passed identity (each takes its place then), the extra call may still pass.
-    let extra: RawAnswer | undefined;
-    await waitUntil(async () => {
-      extra = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { localAddress: "127.0.0.6" });
-      return extra.status !== 200;
+    // Each stalled body holds one call in flight; the client closes them itself at the end
+    // (the gateway's cut of stalled bodies is the first test's).
+    const body = '{"experiment_ids":["0"],"max_results":1}';
+    const holding = Array.from({ length: DEFAULT_MAX_REQUESTS_PER_CLIENT }, () => {
+      const socket = connect({ host: "127.0.0.1", port, localAddress: "127.0.0.6" });
+      socket.on("error", () => undefined);
+      socket.write(
+        `POST /api/2.0/mlflow/runs/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+      );
+      return socket;
     });
-    assert.ok(extra !== undefined);
-    assert.equal(extra.status, 503, extra.head);
-    assert.equal(errorOf(extra).gateway_error, "OVERLOADED");
-    assert.match(errorOf(extra).message ?? "", /calls in progress/);
-    assert.match(extra.head, /\r\nretry-after: 1\r\n/i);
-    const other = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { localAddress: "127.0.0.7" });
-    assert.equal(other.status, 200);
-    const cut = await Promise.all(holding);
-    assert.ok(cut.every((answer) => answer.status === 408));
-    const after = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { localAddress: "127.0.0.6" });
-    assert.equal(after.status, 200, "the client's places are free again once its calls ended");
+    try {
+      // Until every held call has passed identity (each takes its place then), the extra call may still pass.
+      const extra = await waitFor("the client's calls in flight to reach the limit", async () => {
+        const answer = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { localAddress: "127.0.0.6" });
+        return answer.status === 200 ? undefined : answer;
+      });
+      assert.equal(extra.status, 503, extra.head);
+      assert.equal(errorOf(extra).gateway_error, "OVERLOADED");
+      assert.match(errorOf(extra).message ?? "", /calls in progress/);
+      assert.match(extra.head, /\r\nretry-after: 1\r\n/i);
+      const other = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { localAddress: "127.0.0.7" });
+      assert.equal(other.status, 200);
+    } finally {
+      for (const socket of holding) socket.destroy();
+    }
+    // A call's place is freed when its connection closes.
+    await waitUntil("the client's places freed", async () => {
+      const answer = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`], { localAddress: "127.0.0.6" });
+      return answer.status === 200;
+    });
   });
 
   it(`refuses an API body declared over ${DEFAULT_MAX_API_BODY_MB} MB before reading it, and cuts a chunked one that grows past it`, async () => {
@@ -205,11 +221,3 @@ describe("hostile clients", () => {
     assert.match(errorOf(answer).message ?? "", new RegExp(`at most ${MAX_HEADER_COUNT}`));
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("the condition did not come true in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

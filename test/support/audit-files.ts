@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import type { AuditEventRecord, AuditRecord } from "../../src/audit/audit-record.js";
-import { sleep } from "../../src/supervisor/wait-for-health.js";
 import { REPO_ROOT } from "./gateway-process.js";
+import { waitFor } from "./wait-for.js";
 
 /** Every line of the audit files in `dir`, in file-name order (one stream per gateway run). */
 export function readAuditLines(dir: string): string[] {
@@ -25,14 +25,20 @@ export function readAuditEvents(dir: string): AuditEventRecord[] {
 
 /** Waits until the audit files hold events for all of `requestIds` (the file sink writes within milliseconds). */
 export async function waitForAuditEvents(dir: string, requestIds: readonly string[], timeoutMs = 10_000): Promise<AuditEventRecord[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const events = readAuditEvents(dir);
-    const seen = new Set(events.map((e) => e.request_id));
-    const missing = requestIds.filter((id) => !seen.has(id));
-    if (missing.length === 0) return events;
-    if (Date.now() > deadline) throw new Error(`no audit event for ${missing.length} request(s), e.g. ${missing.slice(0, 3).join(", ")}`);
-    await sleep(100);
+  let missing: readonly string[] = requestIds;
+  try {
+    return await waitFor(
+      "audit events",
+      () => {
+        const events = readAuditEvents(dir);
+        const seen = new Set(events.map((e) => e.request_id));
+        missing = requestIds.filter((id) => !seen.has(id));
+        return missing.length === 0 ? events : undefined;
+      },
+      { timeoutMs },
+    );
+  } catch {
+    throw new Error(`no audit event for ${missing.length} request(s), e.g. ${missing.slice(0, 3).join(", ")}`);
   }
 }
 

@@ -12,6 +12,7 @@ import { VolumeSink } from "../../../src/audit/sinks/volume-sink.js";
 import { verifyChain } from "../../../src/audit/verify-chain.js";
 import { sleep } from "../../../src/supervisor/wait-for-health.js";
 import { captureLogger } from "../../support/capture-logger.js";
+import { waitUntil } from "../../support/wait-for.js";
 
 const KEY = Buffer.from("unit-test-audit-key-0123456789abcdefgh");
 const dirs: string[] = [];
@@ -52,12 +53,8 @@ function record(n: number, time?: string): { line: string; record: AuditRecord }
   return { line: canonicalJson(r), record: r };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
+function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(what, condition, { timeoutMs, intervalMs: 10 });
 }
 
 function readLines(dir: string): string[] {

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import { ConfigError, loadConfig } from "../../../src/config/load-config.js";
 import { PolicyStore } from "../../../src/policy/policy-store.js";
 import { captureLogger } from "../../support/capture-logger.js";
+import { waitUntil } from "../../support/wait-for.js";
 
 const VALID = (name: string) => `version: 1\ngrants:\n  - { name: ${name}, principals: [all-users], allow: READ }\n`;
 
@@ -16,12 +17,8 @@ function policyFile(text: string): string {
 }
 
 /** Waits for the store's polling to see a change (the event, not a guessed sleep). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function until(condition: () => boolean, what: string): Promise<void> {
+  return waitUntil(what, condition, { timeoutMs: 5_000, intervalMs: 20 });
 }
 
 describe("policy file at start-up", () => {

@@ -4,8 +4,8 @@ import { describe, it } from "node:test";
 import { findFreePort } from "../../../src/supervisor/free-port.js";
 import { RestartPolicy } from "../../../src/supervisor/restart-policy.js";
 import { Supervisor, type SupervisorStatus } from "../../../src/supervisor/supervisor.js";
-import { sleep } from "../../../src/supervisor/wait-for-health.js";
 import { captureLogger } from "../../support/capture-logger.js";
+import { waitUntil } from "../../support/wait-for.js";
 
 const FAKE = path.resolve(import.meta.dirname, "../../fixtures/fake-mlflow.mjs");
 const FAST_POLICY = { initialDelayMs: 50, maxDelayMs: 200, factor: 2, crashLoopThreshold: 3, stableAfterMs: 60_000 };
@@ -28,12 +28,8 @@ async function supervise(mode: string, extra: { startTimeoutMs?: number; monitor
   return { supervisor, log, phases };
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail("condition not reached in time");
-    await sleep(20);
-  }
+function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  return waitUntil("the supervisor's state", condition, { timeoutMs, intervalMs: 20 });
 }
 
 function alive(pid: number): boolean {
