@@ -11,6 +11,7 @@ import { execa, type ResultPromise } from "execa";
 import { freePort } from "../emulator/server-process.js";
 import { type WorkspaceEmulator, startWorkspaceEmulator } from "../emulator/index.js";
 import { ucAdmin } from "../emulator/uc-admin.js";
+import { mlflowServerArgs } from "../support/mlflow-server-args.js";
 
 let emu: WorkspaceEmulator;
 let child: ResultPromise | undefined;
@@ -35,19 +36,7 @@ before(async () => {
   childUrl = `http://127.0.0.1:${port}`;
   child = execa(
     path.resolve(import.meta.dirname, "../../.venv/bin/mlflow"),
-    [
-      "server",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--workers",
-      "1",
-      "--backend-store-uri",
-      "databricks",
-      "--registry-store-uri",
-      "databricks-uc",
-    ],
+    mlflowServerArgs({ port, backendStoreUri: "databricks", registryStoreUri: "databricks-uc" }),
     {
       detached: true,
       reject: false,

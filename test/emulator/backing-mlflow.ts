@@ -6,6 +6,7 @@ import { randomInt } from "node:crypto";
 import path from "node:path";
 import { execa } from "execa";
 import { freePort, startServerProcess } from "./server-process.js";
+import { mlflowServerArgs } from "../support/mlflow-server-args.js";
 
 export interface BackingMlflow {
   readonly url: string;
@@ -53,11 +54,12 @@ export async function startBackingMlflow(options: BackingMlflowOptions): Promise
   const server = await startServerProcess({
     name: "backing mlflow server",
     command: options.mlflowBin,
-    args: [
-      ["server", "--host", "127.0.0.1", "--port", String(port), "--workers", "1"],
-      ["--backend-store-uri", `sqlite:///${options.dbPath}`, "--default-artifact-root", options.defaultArtifactRoot],
-      ["--serve-artifacts", "--artifacts-destination", options.artifactsDir],
-    ].flat(),
+    args: mlflowServerArgs({
+      port,
+      backendStoreUri: `sqlite:///${options.dbPath}`,
+      defaultArtifactRoot: options.defaultArtifactRoot,
+      artifactsDestination: options.artifactsDir,
+    }),
     env: {
       MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
       // The backing server must not pick up a caller's Databricks or tracking settings.

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_API_BODY_MB, DEFAULT_MAX_REQUESTS_PER_CLIENT } from "../../
 import { type RawAnswer, rawExchange as rawExchangeWith } from "../support/raw-http.js";
 import { SHARED_GATEWAY_MAX_CONNECTIONS, type SharedGateway, useSharedGateway } from "../support/shared-gateway.js";
 import { waitFor, waitUntil } from "../support/wait-for.js";
+import type { ErrorBody } from "../support/error-body.js";
 
 // What one hostile client can make the gateway hold, on the suite's shared gateway (its
 // connection cap is SHARED_GATEWAY_MAX_CONNECTIONS). Every attack ends (cut, or closed
@@ -94,8 +95,8 @@ async function servedAsUsualDuring<T>(attack: () => Promise<T>, windowMs: number
   }
 }
 
-function errorOf(answer: RawAnswer): { error_code?: string; gateway_error?: string; message?: string } {
-  return JSON.parse(answer.body) as { error_code?: string; gateway_error?: string; message?: string };
+function errorOf(answer: RawAnswer): ErrorBody {
+  return JSON.parse(answer.body) as ErrorBody;
 }
 
 describe("hostile clients", () => {
@@ -193,31 +194,50 @@ describe("hostile clients", () => {
     });
   });
 
-  it(`refuses an API body declared over ${DEFAULT_MAX_API_BODY_MB} MB before reading it, and cuts a chunked one that grows past it`, async () => {
-    const declared = await rawExchange([
-      `POST /api/2.0/mlflow/runs/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${(DEFAULT_MAX_API_BODY_MB + 1) * 1024 * 1024}\r\n\r\n{"a":`,
-    ]);
-    assert.equal(declared.status, 413);
-    assert.equal(errorOf(declared).gateway_error, "BODY_TOO_LARGE");
-    assert.match(declared.head, /\r\nconnection: close/i);
-
+  it(`refuses bodies over ${DEFAULT_MAX_API_BODY_MB} MB (declared: before reading; chunked: as they grow) and more than ${MAX_HEADER_COUNT} header lines, while a well-behaved client is served as usual`, async () => {
     const chunk = Buffer.alloc(1024 * 1024, 0x20);
     const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]);
-    const parts: Array<string | Buffer | number> = [
+    const chunkedParts: Array<string | Buffer | number> = [
       `POST /api/2.0/mlflow/runs/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
     ];
     // Up to twice the cap, at a pace the watch sees (it checks every second).
-    for (let i = 0; i < DEFAULT_MAX_API_BODY_MB * 2; i += 1) parts.push(frame, i % 8 === 7 ? 300 : 0);
-    const chunked = await rawExchange(parts);
-    assert.equal(chunked.status, 413, chunked.head);
-    assert.equal(errorOf(chunked).gateway_error, "BODY_TOO_LARGE");
-  });
-
-  it(`refuses more than ${MAX_HEADER_COUNT} header lines with 431 and a message naming the limit`, async () => {
+    for (let i = 0; i < DEFAULT_MAX_API_BODY_MB * 2; i += 1) chunkedParts.push(frame, i % 8 === 7 ? 300 : 0);
     const lines = Array.from({ length: MAX_HEADER_COUNT + 1 }, (_, i) => `X-Many-${i}: a\r\n`).join("");
-    const answer = await rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}\r\n`]);
-    assert.equal(answer.status, 431);
-    assert.equal(errorOf(answer).gateway_error, "HEADERS_TOO_LARGE");
-    assert.match(errorOf(answer).message ?? "", new RegExp(`at most ${MAX_HEADER_COUNT}`));
+    const [declared, chunked, headers] = await servedAsUsualDuring(
+      () =>
+        Promise.all([
+          Promise.all(
+            Array.from({ length: 20 }, () =>
+              rawExchange(
+                [
+                  `POST /api/2.0/mlflow/runs/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${(DEFAULT_MAX_API_BODY_MB + 1) * 1024 * 1024}\r\n\r\n{"a":`,
+                ],
+                { localAddress: "127.0.0.8" },
+              ),
+            ),
+          ),
+          Promise.all(Array.from({ length: 3 }, () => rawExchange(chunkedParts, { localAddress: "127.0.0.9" }))),
+          Promise.all(
+            Array.from({ length: 20 }, () =>
+              rawExchange([`GET ${SEARCH} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}\r\n`], { localAddress: "127.0.0.10" }),
+            ),
+          ),
+        ]),
+      3_000,
+    );
+    for (const answer of declared) {
+      assert.equal(answer.status, 413);
+      assert.equal(errorOf(answer).gateway_error, "BODY_TOO_LARGE");
+      assert.match(answer.head, /\r\nconnection: close/i);
+    }
+    for (const answer of chunked) {
+      assert.equal(answer.status, 413, answer.head);
+      assert.equal(errorOf(answer).gateway_error, "BODY_TOO_LARGE");
+    }
+    for (const answer of headers) {
+      assert.equal(answer.status, 431);
+      assert.equal(errorOf(answer).gateway_error, "HEADERS_TOO_LARGE");
+      assert.match(errorOf(answer).message ?? "", new RegExp(`at most ${MAX_HEADER_COUNT}`));
+    }
   });
 });

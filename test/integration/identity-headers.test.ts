@@ -10,23 +10,17 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { request } from "node:http";
-import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { PublicUser, WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
 import type { GatewayProcess } from "../support/gateway-process.js";
 import { startIdentityStack } from "../support/identity-stack.js";
+import type { ErrorBody } from "../support/error-body.js";
+import { rawExchange } from "../support/raw-http.js";
 
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
 const SEARCH = "/api/2.0/mlflow/experiments/search?max_results=1";
-
-interface ErrorBody {
-  error_code: string;
-  message: string;
-  gateway_error: string;
-  request_id: string;
-}
 
 interface Answer {
   status: number;
@@ -49,26 +43,6 @@ function send(url: string, options: { method?: string; headers?: Record<string, 
     req.on("error", reject);
     req.end(options.body);
   });
-}
-
-/** Writes bytes on a raw TCP connection (no client-side header validation) and returns all that comes back until close. */
-function rawExchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
-    let received = "";
-    socket.setTimeout(10_000, () => socket.destroy(new Error("no answer within 10 s")));
-    socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
-    socket.on("error", reject);
-    socket.on("close", () => resolve(received));
-  });
-}
-
-function statusOfRaw(response: string): number {
-  return Number(/^HTTP\/1\.1 (\d{3}) /.exec(response)?.[1] ?? 0);
-}
-
-function bodyOfRaw(response: string): string {
-  return response.slice(response.indexOf("\r\n\r\n") + 4);
 }
 
 describe("identity (headers mode): header spellings, case, repeats and control characters", () => {
@@ -272,16 +246,16 @@ describe("identity (headers mode): header spellings, case, repeats and control c
     ] as const) {
       const probe = newProbe();
       probes.push(probe);
-      const response = await rawExchange(gw().port, `${head(probe)}${identity}${smuggled}Connection: close\r\n\r\n`);
-      assert.equal(statusOfRaw(response), 400, `${name}: ${JSON.stringify(response)}`);
-      assert.match(response, /^HTTP\/1\.1 400 Bad Request\r\n/, name);
-      assert.match(response.toLowerCase(), /\r\nconnection: close\r\n/, `${name}: the connection is closed`);
+      const response = await rawExchange(gw().port, [`${head(probe)}${identity}${smuggled}Connection: close\r\n\r\n`]);
+      assert.equal(response.status, 400, `${name}: ${JSON.stringify(response)}`);
+      assert.match(response.head, /^HTTP\/1\.1 400 Bad Request\r\n/, name);
+      assert.match(`${response.head.toLowerCase()}\r\n`, /\r\nconnection: close\r\n/, `${name}: the connection is closed`);
     }
     // The same connection-level check lets a well-formed request through, and the gateway is still up.
     const fine = newProbe();
-    const ok = await rawExchange(gw().port, `${head(fine)}${identity}X-Forwarded-Email: ${ALICE}\r\nConnection: close\r\n\r\n`);
-    assert.equal(statusOfRaw(ok), 200, ok);
-    assert.match(bodyOfRaw(ok), /"experiments"/);
+    const ok = await rawExchange(gw().port, [`${head(fine)}${identity}X-Forwarded-Email: ${ALICE}\r\nConnection: close\r\n\r\n`]);
+    assert.equal(ok.status, 200, ok.head);
+    assert.match(ok.body, /"experiments"/);
     assert.equal((await fetch(`${gw().url}/-/live`)).status, 200);
     assert.equal(gw().process.exitCode, null, "the gateway process is still running");
     await assertNeverReachedChild(...probes);

@@ -15,6 +15,7 @@ import type { WorkspaceEmulator } from "../emulator/index.js";
 import type { GatewayProcess } from "../support/gateway-process.js";
 import { startIdentityStack } from "../support/identity-stack.js";
 import { sleep } from "../../src/supervisor/wait-for-health.js";
+import { readMetric } from "../support/metrics.js";
 
 const ALICE = "alice@example.com";
 const SEARCH = "/api/2.0/mlflow/experiments/search?max_results=1";
@@ -51,13 +52,10 @@ describe("identity: workspace key rotation, and key fetches that floods cannot m
   const gw = () => gateway as GatewayProcess;
 
   async function keyFetches(): Promise<{ fetches: number; failures: number }> {
-    const text = await (await fetch(`${gw().url}/-/metrics`)).text();
-    const read = (name: string) => {
-      const match = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
-      assert.ok(match, `metric ${name} is exported`);
-      return Number(match[1]);
+    return {
+      fetches: await readMetric(gw().url, "mlflow_gateway_identity_key_fetches_total"),
+      failures: await readMetric(gw().url, "mlflow_gateway_identity_key_fetch_failures_total"),
     };
-    return { fetches: read("mlflow_gateway_identity_key_fetches_total"), failures: read("mlflow_gateway_identity_key_fetch_failures_total") };
   }
 
   async function search(token: string, probe = `probe-${randomUUID()}`): Promise<{ status: number; message: string; probe: string }> {

@@ -13,17 +13,12 @@ import { type JWK, SignJWT } from "jose";
 import type { WorkspaceEmulator } from "../emulator/index.js";
 import type { GatewayProcess } from "../support/gateway-process.js";
 import { startIdentityStack } from "../support/identity-stack.js";
+import type { ErrorBody } from "../support/error-body.js";
+import { readMetric } from "../support/metrics.js";
 
 const ALICE = "alice@example.com";
 const BOB = "bob@example.com";
 const SEARCH = "/api/2.0/mlflow/experiments/search?max_results=1";
-
-interface ErrorBody {
-  error_code: string;
-  message: string;
-  gateway_error: string;
-  request_id: string;
-}
 
 /** The two ways a token reaches the gateway: a program's bearer, or the front door's forwarded token. */
 const CARRIERS = {
@@ -259,5 +254,50 @@ describe("identity (token mode): forged, stale and mismatched credentials get 40
     const body = await assertUnauthenticated(response, /x-forwarded-access-token is longer than 8192 characters/, { error: "invalid_request" });
     assert.ok(body.message.length < 300, "the message does not carry the value");
     await assertNeverReachedChild(probe);
+  });
+
+  it("refuses a mixed flood of invalid tokens while a valid caller is served as usual, with no more than one key refetch", async () => {
+    const fetchesBefore = await readMetric(gw().url, "mlflow_gateway_identity_key_fetches_total");
+    const [header, payload, signature] = aliceToken.split(".") as [string, string, string];
+    const invalid = [
+      "not-a-token",
+      `${header}.${payload}.${signature.slice(0, -12)}`,
+      `${header}.${base64url({ ...aliceClaims(), sub: BOB })}.${signature}`,
+      `${base64url({ alg: "none", typ: "JWT" })}.${base64url(aliceClaims())}.`,
+      await emu().mintUserToken({ userName: ALICE, expired: true }),
+      await emu().mintUserToken({ userName: ALICE, unknownKey: true }),
+      await emu().mintUserToken({ userName: ALICE, unknownKey: true }),
+    ];
+    const timedValid = async (): Promise<number> => {
+      const begin = performance.now();
+      const response = await fetch(`${gw().url}${SEARCH}`, { headers: { authorization: `Bearer ${aliceToken}` } });
+      assert.equal(response.status, 200);
+      await response.arrayBuffer();
+      return performance.now() - begin;
+    };
+    const usual: number[] = [];
+    for (let i = 0; i < 10; i += 1) usual.push(await timedValid());
+    let refused = 0;
+    let flooding = true;
+    // 20 attackers, each sending invalid tokens back to back, cycling through the kinds.
+    const attackers = Array.from({ length: 20 }, async (_, attacker) => {
+      for (let i = attacker; flooding; i += 20) {
+        const token = invalid[i % invalid.length] ?? "";
+        const response = await fetch(`${gw().url}${SEARCH}`, { headers: { authorization: `Bearer ${token}` } });
+        await response.arrayBuffer();
+        assert.equal(response.status, 401);
+        refused += 1;
+      }
+    });
+    const during: number[] = [];
+    for (const deadline = Date.now() + 2_000; Date.now() < deadline;) during.push(await timedValid());
+    flooding = false;
+    await Promise.all(attackers);
+    const worst = Math.max(...during);
+    assert.ok(refused >= 200, `only ${refused} invalid tokens were sent during the measurement`);
+    // Loose on purpose (a shared 2-core machine): the point is "served as usual", not a benchmark.
+    assert.ok(worst < Math.max(1_000, Math.max(...usual) * 5), `a valid call took ${worst.toFixed(0)} ms during the flood`);
+    const fetched = (await readMetric(gw().url, "mlflow_gateway_identity_key_fetches_total")) - fetchesBefore;
+    assert.ok(fetched <= 1, `${fetched} key fetches during a flood of ${refused} invalid tokens`);
   });
 });

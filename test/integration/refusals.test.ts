@@ -2,13 +2,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type SharedGateway, useSharedGateway } from "../support/shared-gateway.js";
-
-interface ErrorBody {
-  error_code: string;
-  message: string;
-  gateway_error: string;
-  request_id: string;
-}
+import type { ErrorBody } from "../support/error-body.js";
 
 async function errorOf(response: Response): Promise<ErrorBody> {
   assert.match(response.headers.get("content-type") ?? "", /application\/json/);
