@@ -19,7 +19,14 @@ export function readAuditLines(dir: string): string[] {
 
 export function readAuditEvents(dir: string): AuditEventRecord[] {
   return readAuditLines(dir)
-    .map((line) => JSON.parse(line) as AuditRecord)
+    .map((line, index) => {
+      try {
+        return JSON.parse(line) as AuditRecord;
+      } catch {
+        // A torn line is a defect of the sink, not a reason to wait longer: say which line.
+        throw new Error(`audit line ${index + 1} in ${dir} is not JSON: ${line.slice(0, 120)}`);
+      }
+    })
     .filter((record): record is AuditEventRecord => record.type === "event");
 }
 
@@ -37,7 +44,8 @@ export async function waitForAuditEvents(dir: string, requestIds: readonly strin
       },
       { timeoutMs },
     );
-  } catch {
+  } catch (error) {
+    if (!(error as Error).message.startsWith("timed out")) throw error;
     throw new Error(`no audit event for ${missing.length} request(s), e.g. ${missing.slice(0, 3).join(", ")}`);
   }
 }

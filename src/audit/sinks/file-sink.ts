@@ -13,6 +13,8 @@ export interface FileSinkOptions {
   retryMs?: number;
   now?: () => Date;
   onEvent?: (level: "info" | "warn" | "error", message: string) => void;
+  /** Opens an audit file; tests pass one whose writes fail the way a full disk does. */
+  openFile?: (file: string, flags: string, mode: number) => Promise<FileHandle>;
 }
 
 interface OpenFile {
@@ -123,7 +125,7 @@ export class FileSink implements AuditSink {
     try {
       const chunk = Buffer.from(lines.join(""), "utf8");
       const file = await this.#fileFor(chunk.length);
-      await file.handle.write(chunk);
+      await this.#append(file, chunk);
       file.bytes += chunk.length;
       this.#written += lines.length;
       this.#dirty = true;
@@ -147,6 +149,33 @@ export class FileSink implements AuditSink {
     }
   }
 
+  /**
+   * Appends all of `chunk` or none of it. A write can be short (a disk that fills midway
+   * writes what fits, and only the next write fails with ENOSPC), so it loops; when it fails
+   * after a part went out, the file is cut back to its last whole line, so the retry writes
+   * those lines whole and no torn line breaks the file for readers and for `audit verify`.
+   */
+  async #append(file: OpenFile, chunk: Buffer): Promise<void> {
+    let offset = 0;
+    try {
+      while (offset < chunk.length) {
+        const { bytesWritten } = await file.handle.write(chunk, offset, chunk.length - offset);
+        offset += bytesWritten;
+      }
+    } catch (error) {
+      if (offset > 0) {
+        await file.handle.truncate(file.bytes).catch((truncateError: unknown) => {
+          const code = (truncateError as NodeJS.ErrnoException).code ?? String(truncateError);
+          this.#options.onEvent?.(
+            "error",
+            `cannot cut ${file.name} back to its last whole line at byte ${file.bytes} (${code}); its last line is torn`,
+          );
+        });
+      }
+      throw error;
+    }
+  }
+
   /** The file to append `bytes` to, rotating at the size bound and at UTC midnight. */
   async #fileFor(bytes: number): Promise<OpenFile> {
     const day = this.#now().toISOString().slice(0, 10);
@@ -155,7 +184,7 @@ export class FileSink implements AuditSink {
     await this.#closeFile();
     this.#part = current === undefined || current.day === day ? this.#part + 1 : 1;
     const name = `audit-${day}-${this.#options.stream}-${String(this.#part).padStart(4, "0")}.jsonl`;
-    const handle = await open(path.join(this.#options.dir, name), "a", 0o640);
+    const handle = await (this.#options.openFile ?? open)(path.join(this.#options.dir, name), "a", 0o640);
     const stat = await handle.stat();
     this.#file = { handle, day, bytes: stat.size, name };
     return this.#file;

@@ -214,7 +214,8 @@ export class VolumeSink implements AuditSink {
     try {
       const handle = await open(file, "w", 0o640);
       try {
-        await handle.write(body);
+        // writeFile loops until every byte is out: a single write can be short on a filling disk.
+        await handle.writeFile(body);
         await handle.sync();
       } finally {
         await handle.close();

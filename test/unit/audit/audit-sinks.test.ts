@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
@@ -118,6 +119,48 @@ describe("FileSink", () => {
       [1, 2, 3],
     );
     assert.match(errors.at(-1) ?? "", /written again/);
+  });
+  it("writes every line whole when the disk fills partway through a write (short write, then ENOSPC)", async () => {
+    const dir = tempDir();
+    // The kernel's behaviour on a filling disk: a write puts out what fits and returns a short
+    // count; the next write fails with ENOSPC. `room` is the space left; undefined: plenty.
+    let room: number | undefined;
+    const openFile = async (file: string, flags: string, mode: number): Promise<FileHandle> => {
+      const handle = await open(file, flags, mode);
+      const write = async (buffer: Buffer, offset = 0, length = buffer.length - offset) => {
+        if (room === 0) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+        const fits = room === undefined ? length : Math.min(room, length);
+        if (room !== undefined) room -= fits;
+        return handle.write(buffer, offset, fits);
+      };
+      return new Proxy(handle, { get: (target, key) => (key === "write" ? write : Reflect.get(target, key, target)) as unknown });
+    };
+    const errors: string[] = [];
+    const sink = new FileSink({
+      dir,
+      stream: "gw-short",
+      maxBytes: 1_000_000,
+      fsyncIntervalMs: 20,
+      retryMs: 50,
+      openFile,
+      onEvent: (_l, m) => errors.push(m),
+    });
+    sink.accept(record(1).line);
+    await until(() => sink.health().pending === 0, "the first line to be written");
+    room = 100; // less than one line: the next write is torn
+    sink.accept(record(2).line);
+    sink.accept(record(3).line);
+    await until(() => !sink.health().ok, "the failure to show");
+    assert.equal(sink.health().pending, 2, "a short write is not taken for a written line");
+    for (const line of readLines(dir)) JSON.parse(line); // no torn line left behind
+    room = undefined;
+    await until(() => sink.health().ok && sink.health().pending === 0, "the retry to succeed");
+    await sink.close(Date.now() + 2_000);
+    assert.deepEqual(
+      readLines(dir).map((l) => (JSON.parse(l) as { seq: number }).seq),
+      [1, 2, 3],
+    );
+    assert.match(errors[0] ?? "", /ENOSPC/);
   });
 });
 
