@@ -3,6 +3,6 @@
 # gateway with the embedded default (SQLite and artifacts under .data/) on port 8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-printf '\n==> Starting the gateway: open http://localhost:%s once MLflow is ready (Ctrl-C stops it)\n\n' "${DATABRICKS_APP_PORT:-${PORT:-8000}}"
+SETUP_RETRY_COMMAND="npm run local" bash scripts/setup.sh
+printf '\n==> Starting the gateway on port %s: MLflow takes 10-30 s to start; the "Ready" line says when to open the UI\n\n' "${DATABRICKS_APP_PORT:-${PORT:-8000}}"
 exec node dist/main.js

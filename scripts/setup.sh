@@ -2,8 +2,12 @@
 # Installs whatever is missing, and only that: npm packages, the Python virtualenv
 # (.venv) from requirements.txt, Chromium for the browser tests (--with-browser), the
 # test-only Python packages of test/requirements.txt (--with-test-deps), and the build. Safe to run again: each step checks before it installs.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+# What to tell a user to run after a failure: the command they typed (npm run local and
+# npm test set it), else this script with its options.
+RETRY_COMMAND="${SETUP_RETRY_COMMAND:-bash scripts/setup.sh${*:+ $*}}"
+source scripts/lib/steps.sh
 
 WITH_BROWSER=0
 WITH_TEST_DEPS=0
@@ -15,8 +19,11 @@ for arg in "$@"; do
   esac
 done
 
-step() { printf '\n==> %s\n' "$*"; }
-fail() { printf '\nsetup failed: %s\n' "$*" >&2; exit 1; }
+fail() {
+  trap - ERR
+  printf '\nSet-up failed%s: %s\nThen run again: %s\n' "${STEP_NAME:+ ($STEP_NAME)}" "$*" "$RETRY_COMMAND" >&2
+  exit 1
+}
 
 # Node.js >= 20.9 (Databricks Apps runs 22).
 command -v node >/dev/null || fail "Node.js is not installed. Install Node.js 20 or 22 from your package manager or nodejs.org."
@@ -34,15 +41,16 @@ fi
 # registry mirror it cannot reach, say), pip does the same job, only slower.
 UV_VERSION=0.13.9
 py_install() {
-  if [ -x .venv/bin/uv ] || .venv/bin/pip install --disable-pip-version-check --quiet "uv==$UV_VERSION"; then
+  if [ -x .venv/bin/uv ] || { echo "Installing uv $UV_VERSION (a fast installer for Python packages) with pip"; .venv/bin/pip install --disable-pip-version-check --quiet "uv==$UV_VERSION"; }; then
     # The system's CA store and any local wheel folder, as pip is configured to use them;
     # bytecode compiled now, as pip does, so the first `mlflow server` start is not slower.
-    if .venv/bin/uv pip install --native-tls --compile-bytecode ${PIP_FIND_LINKS:+--find-links "$PIP_FIND_LINKS"} --python .venv/bin/python "$@"; then
+    if .venv/bin/uv pip install --system-certs --compile-bytecode ${PIP_FIND_LINKS:+--find-links "$PIP_FIND_LINKS"} --python .venv/bin/python "$@"; then
       return 0
     fi
-    echo "uv could not install $*; trying pip" >&2
+    echo "uv could not install $*; trying pip (slower; it prints each package as it goes)" >&2
   fi
-  .venv/bin/pip install --disable-pip-version-check --quiet "$@"
+  # Not --quiet: pip shows each package and its download progress, so a long install never looks hung.
+  .venv/bin/pip install --disable-pip-version-check "$@"
 }
 
 # Python virtualenv with the pinned mlflow; rebuilt when requirements.txt changes.
@@ -53,7 +61,7 @@ if [ ! -x .venv/bin/mlflow ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)
   "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' || fail "$PYTHON is older than 3.10, which mlflow needs."
   step "Creating .venv with $(grep -v '^#' requirements.txt | tr '\n' ' ')(first time: about a minute)"
   [ -d .venv ] || "$PYTHON" -m venv .venv || fail "could not create a virtualenv; on Debian/Ubuntu: apt-get install python3-venv"
-  py_install -r requirements.txt || fail "could not install requirements.txt into .venv; retry with: bash scripts/setup.sh"
+  py_install -r requirements.txt || fail "could not install requirements.txt into .venv"
   echo "$REQUIREMENTS_HASH" > .venv/.requirements.sha256
 fi
 
@@ -62,13 +70,13 @@ if [ "$WITH_TEST_DEPS" = 1 ]; then
   TEST_REQUIREMENTS_HASH="$(cat requirements.txt test/requirements.txt | sha256sum | cut -d' ' -f1)"
   if [ "$(cat .venv/.test-requirements.sha256 2>/dev/null)" != "$TEST_REQUIREMENTS_HASH" ]; then
     step "Installing the test-only Python packages ($(grep -v '^#' test/requirements.txt | tr '\n' ' '))"
-    py_install -r test/requirements.txt || fail "could not install test/requirements.txt into .venv; retry with: bash scripts/setup.sh --with-test-deps"
+    py_install -r test/requirements.txt || fail "could not install test/requirements.txt into .venv"
     echo "$TEST_REQUIREMENTS_HASH" > .venv/.test-requirements.sha256
   fi
   # Test-only npm tools (Azurite), kept apart so a Databricks Apps deploy never installs them.
   if [ ! -f test/tools/node_modules/.package-lock.json ] || [ test/tools/package-lock.json -nt test/tools/node_modules/.package-lock.json ]; then
     step "Installing the test-only npm tools (test/tools: Azurite)"
-    npm ci --prefix test/tools --no-audit --no-fund || fail "npm could not install test/tools; retry with: bash scripts/setup.sh --with-test-deps"
+    npm ci --prefix test/tools --no-audit --no-fund || fail "npm could not install test/tools"
   fi
 fi
 
@@ -85,3 +93,4 @@ fi
 
 step "Building"
 npm run --silent build
+steps_done "Set-up done"

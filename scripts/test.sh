@@ -2,12 +2,13 @@
 # The README's test command and CI's only step: install what is missing, check types,
 # lint and formatting, prove the gateway on Node 22 (what Databricks Apps runs), then
 # run the whole suite (unit, integration with the real mlflow server, browser).
-set -euo pipefail
+set -Eeuo pipefail
 shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
-step() { printf '\n==> %s\n' "$*"; }
+RETRY_COMMAND="npm test"
+source scripts/lib/steps.sh
 
-bash scripts/setup.sh --with-browser --with-test-deps
+SETUP_RETRY_COMMAND="npm test" bash scripts/setup.sh --with-browser --with-test-deps
 
 step "Type-check, lint, format"
 npm run --silent typecheck
@@ -53,3 +54,4 @@ npm run --silent supply-chain
 # shared and noisy; docs/benchmark.md has the full-size results.
 step "Benchmark, smoke size (proves the script works; figures not judged)"
 npm run --silent bench -- --size smoke
+steps_done "The whole suite passed"
