@@ -13,6 +13,8 @@ import { ConfigError, loadConfig } from "./config/load-config.js";
 import type { Config } from "./config/config.js";
 import { isGatewayError } from "./errors.js";
 import { createLogger, flushLogger, type Logger, setKnownSecrets } from "./log/create-logger.js";
+import { type LogFormat, logFormatBeforeConfig, outputFactsOf, resolveLogFormat } from "./log/log-format.js";
+import { assertPortAvailable } from "./http/serve.js";
 import { buildChildCommand } from "./supervisor/child-command.js";
 import { findMlflow } from "./supervisor/find-mlflow.js";
 import { findFreePort } from "./supervisor/free-port.js";
@@ -36,7 +38,10 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
-      createLogger("error").error("configuration is invalid", { code: error.code, problems: error.problems });
+      // The readable message above is all a person at a terminal needs; collected logs also get the structured line.
+      if (logFormatBeforeConfig(process.env, process.stdout) === "json") {
+        createLogger("error").error("configuration is invalid", { code: error.code, problems: error.problems });
+      }
       process.exitCode = EXIT_CONFIG_INVALID;
       return;
     }
@@ -45,20 +50,25 @@ async function main(): Promise<void> {
 
   const auth = config.databricks?.auth;
   setKnownSecrets([auth?.kind === "oauth-m2m" ? auth.clientSecret.reveal() : auth?.token.reveal(), config.audit.hmacKey?.reveal()]);
-  const logger = createLogger(config.logLevel);
+  const logFormat = resolveLogFormat(config.logFormat, outputFactsOf(process.env, process.stdout));
+  const logger = createLogger(config.logLevel, { format: logFormat });
   try {
-    await run(config, logger);
+    await run(config, logger, logFormat);
   } catch (error) {
     const message = isGatewayError(error) ? error.message : String(error);
     process.stderr.write(`${message}\n`);
-    logger.error("gateway failed to start", { code: isGatewayError(error) ? error.code : "INTERNAL", error: message });
+    if (logFormat === "json") {
+      logger.error("gateway failed to start", { code: isGatewayError(error) ? error.code : "INTERNAL", error: message });
+    }
     await flushLogger(logger, LOG_FLUSH_TIMEOUT_MS);
     // The supervisor's exit hook kills a child that was already started.
     process.exit(EXIT_STARTUP_FAILED);
   }
 }
 
-async function run(config: Config, logger: Logger): Promise<void> {
+async function run(config: Config, logger: Logger, logFormat: LogFormat): Promise<void> {
+  // A taken port fails now, in milliseconds, not after the child's seconds of start-up.
+  await assertPortAvailable(config.listen.host, config.listen.port, config.listen.portVariable);
   const executable = findMlflow({ explicit: config.mlflow.executable, repoRoot, pathEnv: process.env["PATH"] });
   if (config.dataDir !== undefined) {
     mkdirSync(path.join(config.dataDir, "artifacts"), { recursive: true });
@@ -69,6 +79,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
     port: childPort,
     startTimeoutMs: config.mlflow.startTimeoutMs,
     logger,
+    childInfoLevel: logFormat === "pretty" ? "debug" : "info",
   });
   supervisor.start();
 
@@ -94,7 +105,7 @@ async function run(config: Config, logger: Logger): Promise<void> {
 
   const { startGateway } = await import("./start-gateway.js");
   if (shuttingDown) return;
-  started.gateway = await startGateway({ config, logger, supervisor, repoRoot });
+  started.gateway = await startGateway({ config, logger, supervisor, repoRoot, logFormat });
 }
 
 await main();

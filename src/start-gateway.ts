@@ -19,7 +19,9 @@ import { createApp } from "./http/create-app.js";
 import { BodyWatch } from "./http/body-watch.js";
 import { Capacity } from "./http/capacity.js";
 import { drain, listen } from "./http/serve.js";
-import { AccessLogWriter } from "./log/access-log-writer.js";
+import { createAccessLog } from "./log/access-log.js";
+import type { LogFormat } from "./log/log-format.js";
+import { describeReady, type ReadyLine } from "./log/ready-line.js";
 import type { Logger } from "./log/create-logger.js";
 import { createIdentityResolver } from "./identity/resolve-identity.js";
 import { TokenVerifier } from "./identity/token-verifier.js";
@@ -42,6 +44,8 @@ export interface GatewayStartOptions {
   /** Already started: its child is booting while this module builds the rest. */
   supervisor: Supervisor;
   repoRoot: string;
+  /** The log's resolved format: the ready line and the access log follow it. */
+  logFormat: LogFormat;
 }
 
 export interface RunningGateway {
@@ -49,7 +53,7 @@ export interface RunningGateway {
   stop(deadline: number): Promise<void>;
 }
 
-export async function startGateway({ config, logger, supervisor, repoRoot }: GatewayStartOptions): Promise<RunningGateway> {
+export async function startGateway({ config, logger, supervisor, repoRoot, logFormat }: GatewayStartOptions): Promise<RunningGateway> {
   const routes = loadRouteTable(config.databricks === undefined ? [] : [UPLOAD_PART_ROUTE]);
   const { identity: identityConfig } = config;
   const keys =
@@ -99,7 +103,7 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
   });
   policy.store.start();
 
-  const accessLog = new AccessLogWriter(config.logLevel);
+  const accessLog = createAccessLog(config.logLevel, logFormat, logger);
   const capacity = new Capacity(config.limits);
   const bodyWatch = new BodyWatch();
   let shuttingDown = false;
@@ -130,9 +134,11 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
     },
   });
 
-  const { server, port } = await listen(app, config.listen.host, config.listen.port, { capacity });
+  const { server, port } = await listen(app, config.listen.host, config.listen.port, { capacity, portVariable: config.listen.portVariable });
+  const url = `http://${config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host}:${port}`;
   logger.info("gateway listening", {
-    url: `http://${config.listen.host === "0.0.0.0" ? "localhost" : config.listen.host}:${port}`,
+    url,
+    waitingForMlflow: !supervisor.isReady(),
     mode: config.mode,
     identityMode: identityConfig.mode,
     mlflowVersion: routes.mlflowVersion,
@@ -147,6 +153,10 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
   });
   void backend?.start();
   void volumeCheck?.start();
+  // A browser on this machine reaches a loopback or wildcard listener at localhost, the address the README gives.
+  const openUrl = url.replace("//127.0.0.1:", "//localhost:");
+  const ready = describeReady(config, { url: openUrl, mlflowVersion: routes.mlflowVersion, format: logFormat, cwd: process.cwd() });
+  void announceWhenReady(supervisor, logger, ready, () => shuttingDown);
 
   return {
     async stop(deadline) {
@@ -166,6 +176,24 @@ export async function startGateway({ config, logger, supervisor, repoRoot }: Gat
       logger.info("gateway stopped", { drained, auditStats: audit.stats() });
     },
   };
+}
+
+/** While the child starts (10-20 s on a laptop), a line this often says it is still coming. */
+const STARTING_PROGRESS_MS = 5_000;
+
+/**
+ * The ready line, once: when the child first answers (the gateway already listens). Until
+ * then a progress line every few seconds, so a first start never looks hung.
+ */
+async function announceWhenReady(supervisor: Supervisor, logger: Logger, ready: ReadyLine, isShuttingDown: () => boolean): Promise<void> {
+  const started = Date.now();
+  while (!isShuttingDown()) {
+    if (await supervisor.waitUntilReady(STARTING_PROGRESS_MS)) {
+      if (!isShuttingDown()) logger.info(ready.message, ready.fields);
+      return;
+    }
+    if (!isShuttingDown()) logger.info(`mlflow server is still starting (${Math.round((Date.now() - started) / 1000)} s)`);
+  }
 }
 
 function readPackageVersion(repoRoot: string): string {

@@ -2,8 +2,10 @@ import type { AuditConfig } from "./audit-config.js";
 import type { IdentityConfig } from "./identity-config.js";
 import type { PolicyConfig } from "./policy-config.js";
 import type { Secret } from "./secret.js";
+import type { LogFormatSetting } from "../log/log-format.js";
 
 export type GatewayMode = "local" | "databricks";
+
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
 /** Exactly one credential kind reaches the child: the Databricks SDK refuses two. */
@@ -32,7 +34,8 @@ export interface MlflowChildConfig {
 
 export interface Config {
   mode: GatewayMode;
-  listen: { host: string; port: number };
+  /** portVariable: which variable set the port, so a "port in use" message names the one to change. */
+  listen: { host: string; port: number; portVariable: "PORT" | "DATABRICKS_APP_PORT" };
   mlflow: MlflowChildConfig;
   databricks: DatabricksConfig | undefined;
   identity: IdentityConfig;
@@ -45,6 +48,8 @@ export interface Config {
   /** What hostile or runaway clients may make the gateway hold (http/limits-stage.ts). */
   limits: LimitsConfig;
   logLevel: LogLevel;
+  /** JSON lines, readable lines, or "auto" (readable at a terminal, not on Databricks Apps): log/log-format.ts. */
+  logFormat: LogFormatSetting;
 }
 
 export interface LimitsConfig {

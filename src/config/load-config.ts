@@ -6,6 +6,7 @@ import { readAudit } from "./audit-config.js";
 import { readIdentity } from "./identity-config.js";
 import { readPolicy } from "./policy-config.js";
 import { type ConfigProblem, type Env, EnvReader, show } from "./env-reader.js";
+import { LOG_FORMAT_SETTINGS } from "../log/log-format.js";
 
 export type { ConfigProblem } from "./env-reader.js";
 
@@ -100,6 +101,7 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
   });
   const maxApiBodyMb = reader.integer("GATEWAY_MAX_API_BODY_MB", DEFAULT_MAX_API_BODY_MB, { min: 1, max: 1_024, what: "megabytes (1-1024)" });
   const logLevel = reader.oneOf("GATEWAY_LOG_LEVEL", LOG_LEVELS, "info");
+  const logFormat = reader.oneOf("GATEWAY_LOG_FORMAT", LOG_FORMAT_SETTINGS, "auto");
   const executable = reader.string("GATEWAY_MLFLOW_BIN");
 
   let databricks: DatabricksConfig | undefined;
@@ -163,7 +165,7 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
 
   return {
     mode,
-    listen: { host: listenHost, port: port ?? DEFAULT_PORT },
+    listen: { host: listenHost, port: port ?? DEFAULT_PORT, portVariable: portVar },
     mlflow: {
       executable,
       port: childPort,
@@ -186,6 +188,7 @@ export function loadConfig(env: Env, defaults: ConfigDefaults): Config {
       maxApiBodyBytes: (maxApiBodyMb ?? DEFAULT_MAX_API_BODY_MB) * 1024 * 1024,
     },
     logLevel,
+    logFormat,
   };
 }
 

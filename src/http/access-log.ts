@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AccessLogWriter } from "../log/access-log-writer.js";
+import type { AccessLog } from "../log/access-log.js";
 import { cleanForLog } from "../log/create-logger.js";
 import type { RequestContext } from "../request/request-context.js";
 
@@ -8,7 +8,7 @@ const MAX_LOGGED_PATH = 512;
 
 /** One line per request, whatever answered it. */
 export function logAccess(
-  writer: AccessLogWriter,
+  writer: AccessLog,
   req: IncomingMessage,
   res: ServerResponse,
   context: RequestContext,

@@ -11,7 +11,7 @@ import { checkHeaderSpellings } from "../guards/header-spellings.js";
 import { isCredentialOrIdentityHeader, readForwardedClaims } from "../identity/forwarded-headers.js";
 import type { IdentityResolver } from "../identity/resolve-identity.js";
 import type { BackendStatus } from "../databricks/backend-check.js";
-import type { AccessLogWriter } from "../log/access-log-writer.js";
+import type { AccessLog } from "../log/access-log.js";
 import type { Logger } from "../log/create-logger.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { Authorizer } from "../policy/authorizer.js";
@@ -47,7 +47,7 @@ export interface AppDependencies {
   proxy: MlflowProxy;
   metrics: GatewayMetrics;
   logger: Logger;
-  accessLog: AccessLogWriter;
+  accessLog: AccessLog;
   endpoints: GatewayEndpointsOptions;
   /** Databricks mode: the latest backend check, so callers get its precise reason. */
   backend: { readonly status: BackendStatus } | undefined;

@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { GatewayError } from "../errors.js";
 import type { Capacity } from "./capacity.js";
 import { sleep } from "../supervisor/wait-for-health.js";
@@ -25,11 +25,14 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 /** How often Node checks connections against that limit: its default (30 s) would triple it. */
 const CONNECTION_CHECK_MS = 1_000;
 
+/** Which variable set the port: its name is what a "port in use" message tells the user to change. */
+export type PortVariable = "PORT" | "DATABRICKS_APP_PORT";
+
 export async function listen(
   handler: RequestListener,
   host: string,
   port: number,
-  options: { capacity?: Capacity } = {},
+  options: { capacity?: Capacity; portVariable?: PortVariable } = {},
 ): Promise<{ server: Server; port: number }> {
   // requestTimeout stays off: artifact bodies may take long; the headers may not.
   const server = createServer(
@@ -45,7 +48,7 @@ export async function listen(
   // Counting starts before the first connection can arrive.
   options.capacity?.attach(server);
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)));
+    server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, host, port, options.portVariable ?? "PORT")));
     server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
@@ -77,12 +80,27 @@ export async function drain(server: Server, graceMs: number): Promise<boolean> {
   return true;
 }
 
-function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+/**
+ * Fails at once, before the child spends seconds starting, when the public port cannot be
+ * had (another gateway still running is the usual cause). listen() reports the same
+ * problems should the port be taken between this check and the real bind.
+ */
+export async function assertPortAvailable(host: string, port: number, portVariable: PortVariable): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, host, port, portVariable)));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number, portVariable: PortVariable): Error {
   if (error.code === "EADDRINUSE") {
-    return new GatewayError(
-      "LISTEN_FAILED",
-      `Port ${port} on ${host} is already in use. Fix: stop the other process, or set PORT (or DATABRICKS_APP_PORT) to a free port.`,
-    );
+    const fix =
+      portVariable === "DATABRICKS_APP_PORT"
+        ? "Databricks Apps chose this port (DATABRICKS_APP_PORT) for the gateway: stop the other process of the app that listens on it."
+        : `stop the other program (another gateway still running?), or choose another port: PORT=${port === 65_535 ? 8001 : port + 1} npm run local`;
+    return new GatewayError("LISTEN_FAILED", `Port ${port} on ${host} is already in use. Fix: ${fix}`);
   }
   if (error.code === "EACCES") {
     return new GatewayError(

@@ -1,20 +1,36 @@
 import winston from "winston";
 import type { LogLevel } from "../config/config.js";
+import { type LogFormat, streamHasColors } from "./log-format.js";
+import { prettyFormat } from "./pretty-format.js";
 
 export type Logger = winston.Logger;
 
 /** Bounds any single string we log, so a hostile header or a runaway child line stays one short line. */
 export const MAX_LOG_STRING = 4_096;
 
+export interface LoggerOptions {
+  /** JSON lines (default: what Databricks Apps collects) or short readable lines for a terminal. */
+  format?: LogFormat;
+  stream?: NodeJS.WritableStream;
+  /** ANSI colours in the readable format; default: when the stream is a terminal that has them. */
+  colors?: boolean;
+}
+
 /**
- * Operational log: JSON lines on stdout (Databricks Apps captures stdout). Every line
- * carries `time`, `level`, `message` and a `source` ("gateway", "mlflow", "access").
+ * Operational log on stdout. As JSON lines every line carries `time`, `level`, `message`
+ * and a `source` ("gateway", "mlflow", "access"); the readable format (log/log-format.ts
+ * decides which) prints the same events as `time level source message key=value`.
  */
-export function createLogger(level: LogLevel, stream: NodeJS.WritableStream = process.stdout): Logger {
+export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logger {
+  const stream = options.stream ?? process.stdout;
+  const format =
+    options.format === "pretty"
+      ? prettyFormat(options.colors ?? streamHasColors(stream))
+      : winston.format.combine(stampTime(), winston.format.json());
   return winston.createLogger({
     level,
     defaultMeta: { source: "gateway" },
-    format: winston.format.combine(stampTime(), winston.format.json()),
+    format,
     transports: [new winston.transports.Stream({ stream })],
   });
 }

@@ -27,13 +27,20 @@ export class ChildOutput {
   readonly #recent: string[] = [];
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #infoLevel: "info" | "debug";
   #windowStart = 0;
   #loggedInWindow = 0;
   #droppedInWindow = 0;
 
-  constructor(logger: Logger, now: () => number = Date.now) {
+  /**
+   * infoLevel: where the child's routine lines (uvicorn's start-up, MLflow's notices) go.
+   * At a terminal they are debug: a person wants the gateway's ready line, not uvicorn's
+   * chatter; warnings and errors are always shown.
+   */
+  constructor(logger: Logger, options: { now?: () => number; infoLevel?: "info" | "debug" } = {}) {
     this.#logger = logger;
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    this.#infoLevel = options.infoLevel ?? "info";
   }
 
   attach(stream: Readable | null | undefined, name: "stdout" | "stderr", pid: number | undefined): void {
@@ -94,7 +101,8 @@ export class ChildOutput {
       this.#windowStart = now;
       this.#loggedInWindow = 0;
     }
-    const level = levelOf(line);
+    const tagged = levelOf(line);
+    const level = tagged === "info" ? this.#infoLevel : tagged;
     if (this.#loggedInWindow >= MAX_LINES_PER_SECOND) {
       this.#droppedInWindow += 1;
       return;

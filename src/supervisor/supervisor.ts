@@ -38,6 +38,8 @@ export interface SupervisorOptions {
   /** Liveness of a ready child: probe interval and how many failed probes mean "hung". */
   monitorIntervalMs?: number;
   monitorFailureThreshold?: number;
+  /** The level of the child's ordinary (untagged or INFO) lines: "debug" keeps a terminal quiet. */
+  childInfoLevel?: "info" | "debug";
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 3_000;
@@ -80,7 +82,7 @@ export class Supervisor {
   constructor(options: SupervisorOptions) {
     this.#options = options;
     this.#policy = options.policy ?? new RestartPolicy();
-    this.#output = new ChildOutput(options.logger);
+    this.#output = new ChildOutput(options.logger, { infoLevel: options.childInfoLevel ?? "info" });
   }
 
   get baseUrl(): string {

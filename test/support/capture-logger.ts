@@ -20,5 +20,5 @@ export function captureLogger(): CapturedLog {
       newline = pending.indexOf("\n");
     }
   });
-  return { logger: createLogger("debug", stream), lines };
+  return { logger: createLogger("debug", { stream }), lines };
 }

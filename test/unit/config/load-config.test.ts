@@ -23,7 +23,8 @@ describe("loadConfig in local mode", () => {
   it("defaults to SQLite and artifacts under <repo>/.data, on loopback port 8000, as the local developer", () => {
     const config = loadConfig({}, defaults);
     assert.equal(config.mode, "local");
-    assert.deepEqual(config.listen, { host: "127.0.0.1", port: 8000 });
+    assert.deepEqual(config.listen, { host: "127.0.0.1", port: 8000, portVariable: "PORT" });
+    assert.equal(config.logFormat, "auto");
     assert.deepEqual(config.identity, { mode: "local", requiredScopes: [], localUser: "local-developer", workspaceHost: undefined });
     assert.equal(config.dataDir, "/srv/app/.data");
     assert.equal(config.mlflow.backendStoreUri, "sqlite:////srv/app/.data/mlflow.db");
@@ -36,6 +37,12 @@ describe("loadConfig in local mode", () => {
   it("prefers DATABRICKS_APP_PORT over PORT", () => {
     assert.equal(loadConfig({ DATABRICKS_APP_PORT: "8080", PORT: "9090" }, defaults).listen.port, 8080);
     assert.equal(loadConfig({ PORT: "9090" }, defaults).listen.port, 9090);
+    assert.equal(loadConfig({ DATABRICKS_APP_PORT: "8080" }, defaults).listen.portVariable, "DATABRICKS_APP_PORT", "a port-in-use message names it");
+  });
+
+  it("reads GATEWAY_LOG_FORMAT in any case", () => {
+    assert.equal(loadConfig({ GATEWAY_LOG_FORMAT: "JSON" }, defaults).logFormat, "json");
+    assert.equal(loadConfig({ GATEWAY_LOG_FORMAT: "pretty" }, defaults).logFormat, "pretty");
   });
 
   it("accepts a database URI as the tracking store and a separate data dir", () => {
@@ -121,6 +128,7 @@ describe("configuration problems", () => {
 
   const cases: Array<[string, Record<string, string>, string, RegExp]> = [
     ["a non-numeric port", { PORT: "abc" }, "PORT", /"abc" is not a TCP port number/],
+    ["an unknown log format", { GATEWAY_LOG_FORMAT: "colour" }, "GATEWAY_LOG_FORMAT", /"colour" is not one of auto, json, pretty/],
     ["a port out of range", { DATABRICKS_APP_PORT: "70000" }, "DATABRICKS_APP_PORT", /"70000" is not a TCP port number/],
     ["a negative timeout", { GATEWAY_UPSTREAM_TIMEOUT_MS: "-5" }, "GATEWAY_UPSTREAM_TIMEOUT_MS", /"-5" is not milliseconds/],
     ["a grace period past the platform's kill", { GATEWAY_SHUTDOWN_GRACE_MS: "20000" }, "GATEWAY_SHUTDOWN_GRACE_MS", /15 s Databricks Apps allows/],

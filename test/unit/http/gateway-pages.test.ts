@@ -30,7 +30,7 @@ const repoRoot = path.resolve(import.meta.dirname, "../../..");
 async function startPipeline(admins: string): Promise<{ url: string; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "gateway-pages-"));
   const config = loadConfig({ GATEWAY_DATA_DIR: dataDir, GATEWAY_ADMINS: admins }, { repoRoot });
-  const logger = createLogger("error", new Writable({ write: (_c, _e, done) => done() }));
+  const logger = createLogger("error", { stream: new Writable({ write: (_c, _e, done) => done() }) });
   const supervisor = new Supervisor({
     command: { file: "/bin/false", args: [], env: {} },
     port: 9,

@@ -31,6 +31,22 @@ describe("child output", () => {
     assert.equal(output.recent().length, 4);
   });
 
+  it("at a terminal, puts the child's routine lines at debug and still shows its warnings and errors", async () => {
+    const { logger, lines } = captureLogger();
+    const output = new ChildOutput(logger, { infoLevel: "debug" });
+    const stream = new PassThrough();
+    output.attach(stream, "stderr", 42);
+    const done = ended(stream);
+    stream.end("INFO:     Uvicorn running on http://127.0.0.1:5001\nWARNING: slow\nERROR: broken\n");
+    await done;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      lines.filter((l) => l["source"] === "mlflow").map((l) => l["level"]),
+      ["debug", "warn", "error"],
+    );
+    assert.equal(output.recent().length, 3, "crash reports keep every line, whatever its level");
+  });
+
   it("a line without an end is cut, so 64 MB of it cannot fill the gateway's memory", async () => {
     const { logger, lines } = captureLogger();
     const output = new ChildOutput(logger);
@@ -56,7 +72,7 @@ describe("child output", () => {
   it("a flood of lines is logged up to the per-second budget, and the rest is counted in one warning", async () => {
     const { logger, lines } = captureLogger();
     let now = 1_000_000;
-    const output = new ChildOutput(logger, () => now);
+    const output = new ChildOutput(logger, { now: () => now });
     const stream = new PassThrough();
     output.attach(stream, "stdout", 7);
     const done = ended(stream);
