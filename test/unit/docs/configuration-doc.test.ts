@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { gatewayVariables } from "../../support/gateway-variables.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const VARIABLE = /"((?:GATEWAY|DATABRICKS|MLFLOW)_[A-Z0-9_]+|PORT)"/g;
-
-/**
- * Every variable the gateway reads: the configuration module, and the log format, which is
- * chosen before the configuration is read so its own problems can be printed readably.
- */
-function variablesRead(): Set<string> {
-  const files = [
-    ...readdirSync(path.join(ROOT, "src/config"))
-      .filter((file) => file.endsWith(".ts"))
-      .map((file) => `src/config/${file}`),
-    "src/log/log-format.ts",
-  ];
-  return new Set(files.flatMap((file) => [...readFileSync(path.join(ROOT, file), "utf8").matchAll(VARIABLE)].map((m) => m[1] ?? "")));
-}
-
 /** The variables named in the first column of docs/configuration.md's table. */
 function variablesDocumented(): Set<string> {
   const rows = readFileSync(path.join(ROOT, "docs/configuration.md"), "utf8")
@@ -30,7 +15,7 @@ function variablesDocumented(): Set<string> {
 }
 
 describe("docs/configuration.md cannot drift from the configuration module", () => {
-  const read = variablesRead();
+  const read = gatewayVariables();
   const documented = variablesDocumented();
 
   it("finds the variables on both sides (so the checks below can fail)", () => {
