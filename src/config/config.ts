@@ -5,7 +5,8 @@ import type { Secret } from "./secret.js";
 import type { LogFormatSetting } from "../log/log-format.js";
 
 export type GatewayMode = "local" | "databricks";
-
+/** The variable a port came from. */
+export type PortVariable = "PORT" | "DATABRICKS_APP_PORT";
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
 /** Exactly one credential kind reaches the child: the Databricks SDK refuses two. */
@@ -35,7 +36,7 @@ export interface MlflowChildConfig {
 export interface Config {
   mode: GatewayMode;
   /** portVariable: which variable set the port, so a "port in use" message names the one to change. */
-  listen: { host: string; port: number; portVariable: "PORT" | "DATABRICKS_APP_PORT" };
+  listen: { host: string; port: number; portVariable: PortVariable };
   mlflow: MlflowChildConfig;
   databricks: DatabricksConfig | undefined;
   identity: IdentityConfig;

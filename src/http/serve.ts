@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
+import type { PortVariable } from "../config/config.js";
 import { GatewayError } from "../errors.js";
 import type { Capacity } from "./capacity.js";
 import { sleep } from "../supervisor/wait-for-health.js";
@@ -24,9 +25,6 @@ export const MAX_HEADER_BYTES = 32 * 1024;
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** How often Node checks connections against that limit: its default (30 s) would triple it. */
 const CONNECTION_CHECK_MS = 1_000;
-
-/** Which variable set the port: its name is what a "port in use" message tells the user to change. */
-export type PortVariable = "PORT" | "DATABRICKS_APP_PORT";
 
 export async function listen(
   handler: RequestListener,

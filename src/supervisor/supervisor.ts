@@ -82,7 +82,7 @@ export class Supervisor {
   constructor(options: SupervisorOptions) {
     this.#options = options;
     this.#policy = options.policy ?? new RestartPolicy();
-    this.#output = new ChildOutput(options.logger, { infoLevel: options.childInfoLevel ?? "info" });
+    this.#output = new ChildOutput(options.logger, { infoLevel: options.childInfoLevel });
   }
 
   get baseUrl(): string {

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT as ROOT } from "../../support/gateway-process.js";
 import { gatewayVariables } from "../../support/gateway-variables.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 /** The variables named in the first column of docs/configuration.md's table. */
 function variablesDocumented(): Set<string> {
   const rows = readFileSync(path.join(ROOT, "docs/configuration.md"), "utf8")

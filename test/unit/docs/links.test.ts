@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT as ROOT } from "../../support/gateway-process.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 /** The README is the front page: beyond this it stops being read (issue 16 sets about 10 KB). */
 const README_BUDGET_BYTES = 10 * 1024;
 

@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT as ROOT } from "../../support/gateway-process.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const read = (file: string): string => readFileSync(path.join(ROOT, file), "utf8");
 
 /** The string members of a `type Name = | "A" | "B";` union in a source file. */

@@ -8,16 +8,21 @@ function ended(stream: PassThrough): Promise<void> {
   return new Promise((resolve) => stream.once("end", () => setImmediate(resolve)));
 }
 
+/** Sends `text` as the child's whole stderr and waits until every line is logged. */
+async function feedStderr(output: ChildOutput, text: string): Promise<void> {
+  const stream = new PassThrough();
+  output.attach(stream, "stderr", 42);
+  const done = ended(stream);
+  stream.end(text);
+  await done;
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 describe("child output", () => {
   it("logs each line with its level and keeps the last few for crash reports", async () => {
     const { logger, lines } = captureLogger();
     const output = new ChildOutput(logger);
-    const stream = new PassThrough();
-    output.attach(stream, "stderr", 42);
-    const done = ended(stream);
-    stream.end("INFO starting\r\nTraceback (most recent call last):\nWARNING: slow\n\npartial line without newline");
-    await done;
-    await new Promise((resolve) => setImmediate(resolve));
+    await feedStderr(output, "INFO starting\r\nTraceback (most recent call last):\nWARNING: slow\n\npartial line without newline");
     const mlflow = lines.filter((l) => l["source"] === "mlflow");
     assert.deepEqual(
       mlflow.map((l) => [l["level"], l["message"]]),
@@ -34,12 +39,7 @@ describe("child output", () => {
   it("at a terminal, puts the child's routine lines at debug and still shows its warnings and errors", async () => {
     const { logger, lines } = captureLogger();
     const output = new ChildOutput(logger, { infoLevel: "debug" });
-    const stream = new PassThrough();
-    output.attach(stream, "stderr", 42);
-    const done = ended(stream);
-    stream.end("INFO:     Uvicorn running on http://127.0.0.1:5001\nWARNING: slow\nERROR: broken\n");
-    await done;
-    await new Promise((resolve) => setImmediate(resolve));
+    await feedStderr(output, "INFO:     Uvicorn running on http://127.0.0.1:5001\nWARNING: slow\nERROR: broken\n");
     assert.deepEqual(
       lines.filter((l) => l["source"] === "mlflow").map((l) => l["level"]),
       ["debug", "warn", "error"],
