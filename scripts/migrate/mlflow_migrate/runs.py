@@ -1,0 +1,108 @@
+"""Copies one run: its info, params, tags, every point of every metric's history, its
+dataset inputs and its artifacts. A copy that an earlier attempt left unfinished is
+completed (only what it lacks is sent), never started again."""
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+
+from . import marks
+
+# MLflow's log-batch limits (mlflow/utils/validation.py): 1000 entries per call, of
+# which at most 100 params and 100 tags.
+_BATCH_ENTRIES = 1000
+_BATCH_PARAMS = 100
+_BATCH_TAGS = 100
+
+
+@dataclass
+class RunCopy:
+    target_run_id: str
+    resumed: bool
+    metric_points: int
+    artifact_files: int
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def list_files(client: MlflowClient, run_id: str, path: str | None = None) -> dict[str, int]:
+    """Every artifact file of a run below `path`: relative path -> size in bytes."""
+    found = {}
+    for info in client.list_artifacts(run_id, path):
+        if info.is_dir:
+            found.update(list_files(client, run_id, info.path))
+        else:
+            found[info.path] = info.file_size or 0
+    return found
+
+
+def metric_history(client: MlflowClient, run_id: str, keys) -> list[Metric]:
+    points = []
+    for key in sorted(keys):
+        points.extend(client.get_metric_history(run_id, key))
+    return points
+
+
+def _point(metric: Metric) -> tuple:
+    return (metric.key, metric.step, metric.timestamp, metric.value)
+
+
+def copy_run(source: MlflowClient, target: MlflowClient, source_run, target_experiment_id: str,
+             existing, source_server: str) -> RunCopy:
+    """existing: the target run an earlier attempt created for this source run, or None."""
+    info, data = source_run.info, source_run.data
+    run_tags = marks.copied_tags(data.tags)
+    if existing is None:
+        opening = {
+            **run_tags,
+            marks.SOURCE_RUN_ID: info.run_id,
+            marks.SOURCE_EXPERIMENT_ID: info.experiment_id,
+            marks.SOURCE_USER: info.user_id or data.tags.get(marks.USER_TAG, ""),
+            marks.SOURCE_SERVER: source_server,
+            marks.STATE: marks.PARTIAL,
+        }
+        created = target.create_run(target_experiment_id, start_time=info.start_time, tags=opening,
+                                     run_name=info.run_name)
+        target_run_id = created.info.run_id
+        have_params, have_points, have_files = {}, set(), {}
+    else:
+        target_run_id = existing.info.run_id
+        have_params = existing.data.params
+        have_points = {_point(m) for m in metric_history(target, target_run_id, existing.data.metrics.keys())}
+        have_files = list_files(target, target_run_id)
+        # Tags set at creation are there; the rest are set again below (setting is idempotent).
+
+    params = [Param(k, v) for k, v in sorted(data.params.items()) if k not in have_params]
+    tags = [RunTag(k, v) for k, v in sorted(run_tags.items())] if existing is not None else []
+    points = [m for m in metric_history(source, info.run_id, data.metrics.keys()) if _point(m) not in have_points]
+    for batch in _chunks(params, _BATCH_PARAMS):
+        target.log_batch(target_run_id, params=batch)
+    for batch in _chunks(tags, _BATCH_TAGS):
+        target.log_batch(target_run_id, tags=batch)
+    for batch in _chunks(points, _BATCH_ENTRIES):
+        target.log_batch(target_run_id,
+                         metrics=[Metric(m.key, m.value, m.timestamp, m.step) for m in batch])
+
+    if existing is None and source_run.inputs and source_run.inputs.dataset_inputs:
+        target.log_inputs(target_run_id, datasets=source_run.inputs.dataset_inputs)
+
+    files = list_files(source, info.run_id)
+    missing = sorted(p for p, size in files.items() if have_files.get(p) != size)
+    with tempfile.TemporaryDirectory(prefix="mlflow-migrate-") as work:
+        for path in missing:
+            local = source.download_artifacts(info.run_id, path, work)
+            folder = os.path.dirname(path)
+            target.log_artifact(target_run_id, local, artifact_path=folder or None)
+            os.remove(local)
+
+    # The status last but one, the mark last: a copy is complete only when all is there.
+    if info.status != "RUNNING":
+        target.set_terminated(target_run_id, status=info.status, end_time=info.end_time)
+    target.set_tag(target_run_id, marks.STATE, marks.COMPLETE)
+    return RunCopy(target_run_id, existing is not None, len(points), len(missing))
