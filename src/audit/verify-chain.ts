@@ -1,4 +1,5 @@
-import { GENESIS_HASH, digestMatches, hashRecord, type ChainedRecord } from "./hash-chain.js";
+import { type DigestKey, describeKeys, findSigningKey } from "./digest-keys.js";
+import { GENESIS_HASH, hashRecord, type ChainedRecord } from "./hash-chain.js";
 
 export type ChainProblemKind = "unreadable" | "altered" | "removed" | "reordered" | "inserted" | "bad-digest";
 
@@ -37,6 +38,10 @@ export interface StreamSummary {
   unsignedTail: number;
   /** The stream's last record is a sound digest written at shutdown: nothing can be missing at its end. */
   closed: boolean;
+  /** The name of the key its sound digests verified with; undefined without keys, or when none verified. */
+  signedBy: string | undefined;
+  /** Digests whose signature verified with none of the keys: a key not given (a retired one), or a forgery. */
+  unverifiedDigests: number;
 }
 
 export interface ChainVerification extends ChainReport {
@@ -87,6 +92,8 @@ interface StreamState {
   records: number;
   lastDigest: StreamSummary["lastDigest"];
   closed: boolean;
+  signedBy: string | undefined;
+  unverifiedDigests: number;
 }
 
 /**
@@ -95,10 +102,12 @@ interface StreamState {
  * the same stream, the sequence, and (with the key) every signed digest. Names the first
  * problem precisely, then resynchronises on the record that follows, so one edit yields one
  * finding rather than a cascade. Lines of several streams may be interleaved; each stream's
- * lines must come in write order (read-audit-sources.ts orders files so).
+ * lines must come in write order (read-audit-sources.ts orders files so). With several keys
+ * (a trail that spans key rotations), a digest is sound when one of them verifies it, and
+ * each stream reports which one did.
  */
 export class ChainVerifier {
-  readonly #key: Buffer | undefined;
+  readonly #keys: readonly DigestKey[];
   readonly #streams = new Map<string, StreamState>();
   /** With the ordinal of the line they show on, so findings made at the end still sort by line. */
   readonly #problems: { ordinal: number; problem: ChainProblem }[] = [];
@@ -108,12 +117,13 @@ export class ChainVerifier {
   #digests = 0;
   #ordinal = 0;
 
-  constructor(key?: Buffer) {
-    this.#key = key;
+  /** Without keys, digests are checked for shape only. */
+  constructor(keys: readonly DigestKey[] = []) {
+    this.#keys = keys;
   }
 
   get signaturesChecked(): boolean {
-    return this.#key !== undefined;
+    return this.#keys.length > 0;
   }
 
   check(text: string, at: LineOrigin): void {
@@ -238,9 +248,21 @@ export class ChainVerifier {
       this.#report({ kind: "bad-digest", at, stream, seq, message });
       return;
     }
-    if (this.#key !== undefined && !digestMatches(this.#key, stream, coversSeq, coversHash, signature)) {
-      this.#report({ kind: "bad-digest", at, stream, seq, message: `${describe} is a digest whose signature does not verify with this key` });
-      return;
+    if (this.#keys.length > 0) {
+      const signer = findSigningKey(this.#keys, { stream, coversSeq, coversHash, signature }, state.signedBy);
+      if (signer === undefined) {
+        state.unverifiedDigests += 1;
+        const keys = describeKeys(this.#keys.map((k) => k.name));
+        this.#report({ kind: "bad-digest", at, stream, seq, message: `${describe} is a digest whose signature does not verify with ${keys}` });
+        return;
+      }
+      // The gateway reads its key once, at start: a stream whose digests change key was not written by one gateway.
+      if (state.signedBy !== undefined && signer.name !== state.signedBy) {
+        const message = `${describe} is a digest signed with the key in ${signer.name}, but the stream's earlier digests were signed with the key in ${state.signedBy}: a gateway signs a whole stream with one key`;
+        this.#report({ kind: "bad-digest", at, stream, seq, message });
+        return;
+      }
+      state.signedBy = signer.name;
     }
     const reason = typeof record.reason === "string" ? record.reason : undefined;
     if (seq === state.maxSeq) {
@@ -275,6 +297,8 @@ export class ChainVerifier {
         records: 0,
         lastDigest: undefined,
         closed: false,
+        signedBy: undefined,
+        unverifiedDigests: 0,
       };
       this.#streams.set(stream, state);
     }
@@ -317,6 +341,8 @@ export class ChainVerifier {
       lastDigest: state.lastDigest,
       unsignedTail: state.maxSeq - (state.lastDigest?.seq ?? 0),
       closed: state.closed,
+      signedBy: state.signedBy,
+      unverifiedDigests: state.unverifiedDigests,
     }));
     return {
       ok: this.#problemCount === 0,
@@ -332,10 +358,10 @@ export class ChainVerifier {
 
 /**
  * Checks a whole stream held in memory (tests, small files). Lines are numbered from 1;
- * problems name `line N`.
+ * problems name `line N`; findings call the key `KEY`.
  */
 export function verifyChain(lines: readonly string[], key?: Buffer): ChainReport {
-  const verifier = new ChainVerifier(key);
+  const verifier = new ChainVerifier(key === undefined ? [] : [{ name: "KEY", key }]);
   lines.forEach((text, index) => verifier.check(text, { line: index + 1 }));
   const { ok, records, digests, problems } = verifier.finish();
   return { ok, records, digests, problems };

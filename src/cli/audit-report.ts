@@ -19,7 +19,8 @@ const COLUMNS = [
   { title: "DURATION", width: 0 },
 ] as const;
 
-export function formatVerifyReport(result: ChainVerification, context: { files: number; keyEnv: string | undefined; defaultKeyEnv: string }): string {
+/** The verdict, with the keys the signatures were checked with (`keyEnvs`, by variable name; empty: none). */
+export function formatVerifyReport(result: ChainVerification, context: { files: number; keyEnvs: readonly string[]; defaultKeyEnv: string }): string {
   const counts =
     `${count(result.records, "record")} (${count(result.events, "event")}, ${count(result.digests, "digest")}) ` +
     `in ${count(result.streams.length, "stream")}, read from ${count(context.files, "file")}`;
@@ -32,16 +33,35 @@ export function formatVerifyReport(result: ChainVerification, context: { files: 
     const unlisted = result.problemCount - result.problems.length;
     if (unlisted > 0) lines.push(`  ... and ${count(unlisted, "more problem")} not listed.`);
   }
-  const signed = context.keyEnv !== undefined;
-  lines.push(
-    signed
-      ? `Digest signatures were checked with the key in ${context.keyEnv}.`
-      : `Digest signatures were NOT checked: no key (set ${context.defaultKeyEnv} or pass --key-env NAME). ` +
-          "Digests were checked for shape only, so a log rewritten end to end with fresh hashes would still pass.",
-  );
+  const { keyEnvs } = context;
+  const signed = keyEnvs.length > 0;
+  // With one key "signed" says it all; with several, which one signed a stream tells old streams from new.
+  const nameSigner = keyEnvs.length > 1;
+  if (!signed) {
+    lines.push(
+      `Digest signatures were NOT checked: no key (set ${context.defaultKeyEnv} or pass --key-env NAME). ` +
+        "Digests were checked for shape only, so a log rewritten end to end with fresh hashes would still pass.",
+    );
+  } else if (nameSigner) {
+    lines.push(`Digest signatures were checked with the keys in ${keyEnvs.join(", ")}; each stream names the one that signed it.`);
+  } else {
+    lines.push(`Digest signatures were checked with the key in ${keyEnvs[0]}.`);
+  }
   if (result.streams.length > 0) {
     lines.push("Streams (the newest stream of a running gateway is normally still open):");
-    for (const stream of result.streams) lines.push(`  ${stream.stream}: ${describeStream(stream, signed)}`);
+    for (const stream of result.streams) {
+      const signer = nameSigner && stream.signedBy !== undefined ? ` Signed with the key in ${stream.signedBy}.` : "";
+      lines.push(`  ${stream.stream}: ${describeStream(stream, signed)}${signer}`);
+    }
+  }
+  const unsigned = result.streams.filter((stream) => stream.unverifiedDigests > 0 && stream.signedBy === undefined).map((stream) => stream.stream);
+  if (unsigned.length > 0) {
+    // The usual cause is benign (a stream from before a key rotation) and the fix is one option away.
+    lines.push(
+      `No digest of ${count(unsigned.length, "stream")} (${unsigned.join(", ")}) verifies with ${keyEnvs.length === 1 ? "this key" : "these keys"}. ` +
+        "A stream written before a key rotation was signed with the retired key: verify again with it added (--key-env NAME, once per key). " +
+        "Otherwise these digests were not written by the gateway.",
+    );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { type AUDIT_QUERY_PARAMETERS, auditQueryMatcher, parseAuditQuery } from "../audit/audit-query.js";
 import type { AuditRecord } from "../audit/audit-record.js";
 import { AuditSourceError, openAuditSources } from "../audit/read-audit-sources.js";
+import type { DigestKey } from "../audit/digest-keys.js";
 import { ChainVerifier } from "../audit/verify-chain.js";
 import { MIN_HMAC_KEY_LENGTH } from "../config/audit-config.js";
 import { EnvReader } from "../config/env-reader.js";
@@ -20,11 +21,14 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HELP = `Usage: npm run audit -- <command> [options]
 
 Commands:
-  verify <sources...> [--key-env NAME]
+  verify <sources...> [--key-env NAME]...
       Checks that the audit records are complete and unaltered: every record's hash,
       its link to the record before it, the sequence of each stream, and every signed
       digest. The key is read from GATEWAY_AUDIT_HMAC_KEY (or the variable --key-env
       names); without one, digests are checked for shape only and the output says so.
+      After a key rotation, give --key-env once per key (the current and the retired
+      ones): a digest is sound when one of them verifies it, and each stream names the
+      variable whose key signed it.
       Exit code 0: no problem found; 1: problems found (each names file:line, stream,
       seq and kind); 2: the check could not run.
 
@@ -49,6 +53,7 @@ with DATABRICKS_HOST and DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET (or DATAB
 Examples:
   npm run audit -- verify .data/audit
   npm run audit -- verify /Volumes/main/mlflow/audit --key-env AUDIT_KEY
+  npm run audit -- verify .data/audit --key-env GATEWAY_AUDIT_HMAC_KEY --key-env AUDIT_KEY_RETIRED
   npm run --silent audit -- search /Volumes/main/mlflow/audit --action DeleteRun --since 7d
   npm run --silent audit -- search .data/audit --person alice@example.com --outcome deny --format json
 `;
@@ -102,33 +107,52 @@ async function main(args: string[]): Promise<number> {
 }
 
 async function verify(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { "key-env": { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { "key-env": { type: "string", multiple: true } },
+  });
   if (positionals.length === 0) throw new UsageError("verify needs at least one audit file, directory or volume path.");
-  const keyEnv = values["key-env"] ?? DEFAULT_KEY_ENV;
-  const key = readKey(keyEnv, values["key-env"] !== undefined);
+  const keys = readKeys(values["key-env"]);
 
   const sources = await openAuditSources(positionals);
-  const verifier = new ChainVerifier(key);
+  const verifier = new ChainVerifier(keys);
   for await (const line of sources.lines()) verifier.check(line.text, { source: line.source, line: line.line });
   const result = verifier.finish();
   await write(
     process.stdout,
-    formatVerifyReport(result, { files: sources.files.length, keyEnv: key === undefined ? undefined : keyEnv, defaultKeyEnv: DEFAULT_KEY_ENV }),
+    formatVerifyReport(result, { files: sources.files.length, keyEnvs: keys.map((k) => k.name), defaultKeyEnv: DEFAULT_KEY_ENV }),
   );
   return result.ok ? 0 : 1;
+}
+
+/**
+ * The keys of the variables --key-env names, in the order given (a name given twice counts
+ * once); without --key-env, GATEWAY_AUDIT_HMAC_KEY's when it is set. A named variable must be
+ * set: a reviewer who names a retired key and gets a check without it would conclude too much.
+ */
+function readKeys(names: readonly string[] | undefined): DigestKey[] {
+  if (names === undefined || names.length === 0) {
+    const key = readKey(DEFAULT_KEY_ENV);
+    return key === undefined ? [] : [{ name: DEFAULT_KEY_ENV, key }];
+  }
+  return [...new Set(names)].map((name) => {
+    const key = readKey(name);
+    if (key === undefined)
+      throw new UsageError(`--key-env ${name}: ${name} is not set; set it to a digest key the gateway used, or leave --key-env out.`);
+    return { name, key };
+  });
 }
 
 /**
  * The digest key as the gateway reads it (audit-config.ts: trimmed, used as UTF-8 bytes).
  * Its value is never printed.
  */
-function readKey(name: string, explicit: boolean): Buffer | undefined {
+function readKey(name: string): Buffer | undefined {
   if (!ENV_NAME.test(name)) throw new UsageError(`--key-env ${JSON.stringify(name)} is not an environment variable name.`);
   const value = new EnvReader(process.env, []).string(name);
-  if (value === undefined) {
-    if (explicit) throw new UsageError(`--key-env ${name}: ${name} is not set; set it to the gateway's digest key, or leave --key-env out.`);
-    return undefined;
-  }
+  if (value === undefined) return undefined;
   // The gateway refuses shorter keys at start-up, so a shorter one cannot have signed these digests.
   if (value.length < MIN_HMAC_KEY_LENGTH) {
     throw new UsageError(

@@ -126,6 +126,42 @@ describe("audit verify", { concurrency: true }, () => {
     assert.match(result.stdout, /checked with the key in REVIEW_KEY\./);
   });
 
+  it("after a key rotation, accepts each stream with the key that signed it and names that key", async () => {
+    const { dir, files } = await writeTrail();
+    // Stream B was written after a rotation: signed with the new key; A (older) with the retired one.
+    const rotated = "the-new-key-after-the-rotation-0123456789";
+    const b = new AuditLogWriter(STREAM_B, Buffer.from(rotated, "utf8"));
+    await rewrite(files.b1, [b.event(), b.event(), b.digest("interval"), b.event()]);
+    const env = { GATEWAY_AUDIT_HMAC_KEY: rotated, AUDIT_KEY_RETIRED: TEST_AUDIT_KEY };
+
+    const both = await runCli(["verify", dir, "--key-env", "GATEWAY_AUDIT_HMAC_KEY", "--key-env", "AUDIT_KEY_RETIRED"], env);
+    assert.equal(both.code, 0, both.stdout + both.stderr);
+    const lines = both.stdout.split("\n");
+    assert.equal(
+      lines[1],
+      "Digest signatures were checked with the keys in GATEWAY_AUDIT_HMAC_KEY, AUDIT_KEY_RETIRED; each stream names the one that signed it.",
+    );
+    assert.match(both.stdout, new RegExp(`  ${STREAM_A}: .*: complete\\. Signed with the key in AUDIT_KEY_RETIRED\\.\\n`));
+    assert.match(both.stdout, new RegExp(`  ${STREAM_B}: .* would go unnoticed\\. Signed with the key in GATEWAY_AUDIT_HMAC_KEY\\.\\n`));
+    assert.ok(!both.stdout.includes(rotated) && !both.stdout.includes(TEST_AUDIT_KEY), "no key's value is printed");
+
+    const newOnly = await runCli(["verify", dir], env);
+    assert.equal(newOnly.code, 1);
+    assert.match(newOnly.stdout, /^FAILED: 3 problems in 17 records/, "one per digest of the older stream");
+    assert.ok(
+      problemLines(newOnly.stdout).every((line) => line.includes(`(stream ${STREAM_A},`) && line.includes("[bad-digest]")),
+      newOnly.stdout,
+    );
+    assert.match(newOnly.stdout, new RegExp(`No digest of 1 stream \\(${STREAM_A}\\) verifies with this key\\.`));
+
+    const twice = await runCli(
+      ["verify", dir, "--key-env", "AUDIT_KEY_RETIRED", "--key-env", "AUDIT_KEY_RETIRED", "--key-env", "GATEWAY_AUDIT_HMAC_KEY"],
+      env,
+    );
+    assert.equal(twice.code, 0, twice.stdout);
+    assert.match(twice.stdout, /checked with the keys in AUDIT_KEY_RETIRED, GATEWAY_AUDIT_HMAC_KEY;/, "a name given twice counts once");
+  });
+
   it("names an edited line", async () => {
     const { dir, files, lines } = await writeTrail();
     lines.a1[2] = (lines.a1[2] ?? "").replace('"action":"GetRun"', '"action":"DeleteRun"');
@@ -193,8 +229,12 @@ describe("audit verify", { concurrency: true }, () => {
     const checked = await runCli(["verify", dir], WITH_KEY);
     assert.equal(checked.code, 1);
     assert.deepEqual(problemLines(checked.stdout), [
-      `  [bad-digest] ${files.b1}:3 (stream ${STREAM_B}, seq 3) is a digest whose signature does not verify with this key`,
+      `  [bad-digest] ${files.b1}:3 (stream ${STREAM_B}, seq 3) is a digest whose signature does not verify with the key in GATEWAY_AUDIT_HMAC_KEY`,
     ]);
+    assert.match(
+      checked.stdout,
+      new RegExp(`No digest of 1 stream \\(${STREAM_B}\\) verifies with this key\\. A stream written before a key rotation`),
+    );
     const unchecked = await runCli(["verify", dir]);
     assert.equal(unchecked.code, 0);
     assert.match(unchecked.stdout, /NOT checked/);
@@ -217,6 +257,16 @@ describe("audit verify", { concurrency: true }, () => {
       [["verify", path.join(trail.dir, "missing")], {}, /missing does not exist\nNothing was concluded/],
       [["verify", path.join(trail.dir, "empty")], {}, /empty holds no \.jsonl files/],
       [["verify", trail.dir, "--key-env", "REVIEW_KEY"], {}, /--key-env REVIEW_KEY: REVIEW_KEY is not set/],
+      [
+        ["verify", trail.dir, "--key-env", "REVIEW_KEY", "--key-env", "OLD_KEY"],
+        { REVIEW_KEY: TEST_AUDIT_KEY },
+        /--key-env OLD_KEY: OLD_KEY is not set/,
+      ],
+      [
+        ["verify", trail.dir, "--key-env", "REVIEW_KEY", "--key-env", "OLD_KEY"],
+        { REVIEW_KEY: TEST_AUDIT_KEY, OLD_KEY: "short" },
+        /OLD_KEY is shorter than 32/,
+      ],
       [["verify", trail.dir], { GATEWAY_AUDIT_HMAC_KEY: "short" }, /GATEWAY_AUDIT_HMAC_KEY is shorter than 32 characters/],
       [["inspect", trail.dir], {}, /unknown command "inspect"; use verify or search/],
       [["verify", "/Volumes/main/audit/events"], {}, /needs the workspace and credentials[\s\S]*DATABRICKS_HOST/],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { canonicalJson, HashChain } from "../../../src/audit/hash-chain.js";
+import type { DigestKey } from "../../../src/audit/digest-keys.js";
+import { canonicalJson, digestSignature, HashChain } from "../../../src/audit/hash-chain.js";
 import { ChainVerifier, MAX_KEPT_PROBLEMS } from "../../../src/audit/verify-chain.js";
 import { AuditLogWriter, auditEvent, TEST_AUDIT_KEY } from "../../support/signed-audit-log.js";
 
@@ -8,7 +9,11 @@ const KEY = Buffer.from(TEST_AUDIT_KEY, "utf8");
 
 /** `key: null` checks without a key. */
 function verify(lines: readonly string[], key: Buffer | null = KEY, source = "a.jsonl"): ReturnType<ChainVerifier["finish"]> {
-  const verifier = new ChainVerifier(key ?? undefined);
+  return verifyWith(lines, key === null ? [] : [{ name: "KEY", key }], source);
+}
+
+function verifyWith(lines: readonly string[], keys: readonly DigestKey[], source = "a.jsonl"): ReturnType<ChainVerifier["finish"]> {
+  const verifier = new ChainVerifier(keys);
   lines.forEach((text, index) => verifier.check(text, { source, line: index + 1 }));
   return verifier.finish();
 }
@@ -84,6 +89,8 @@ describe("ChainVerifier", () => {
         lastDigest: { seq: 4, coversSeq: 3, reason: "shutdown", at: "a.jsonl:8" },
         unsignedTail: 0,
         closed: true,
+        signedBy: "KEY",
+        unverifiedDigests: 0,
       },
       {
         stream: "gw-open",
@@ -92,6 +99,8 @@ describe("ChainVerifier", () => {
         lastDigest: { seq: 2, coversSeq: 1, reason: "interval", at: "a.jsonl:4" },
         unsignedTail: 2,
         closed: false,
+        signedBy: "KEY",
+        unverifiedDigests: 0,
       },
     ]);
   });
@@ -107,6 +116,74 @@ describe("ChainVerifier", () => {
     assert.equal(result.streams[0]?.lastDigest, undefined);
     assert.equal(result.streams[0]?.closed, false);
     assert.equal(verify(lines, null).ok, true, "without a key only the shape is checked");
+  });
+
+  it("accepts each stream signed with one of several keys and names the key that signed it", () => {
+    const retired = Buffer.from("the-retired-key-of-last-year-0123456789", "utf8");
+    const before = new AuditLogWriter("gw-1-before-rotation", retired);
+    const after = new AuditLogWriter("gw-2-after-rotation", KEY);
+    const lines = [before.event(), before.digest("interval"), before.event(), before.digest("shutdown"), after.event(), after.digest("interval")];
+    const keys = [
+      { name: "CURRENT", key: KEY },
+      { name: "RETIRED", key: retired },
+    ];
+    const result = verifyWith(lines, keys);
+    assert.equal(result.ok, true, JSON.stringify(result.problems));
+    assert.deepEqual(
+      result.streams.map((s) => [s.stream, s.signedBy, s.closed, s.unverifiedDigests]),
+      [
+        ["gw-1-before-rotation", "RETIRED", true, 0],
+        ["gw-2-after-rotation", "CURRENT", false, 0],
+      ],
+    );
+
+    const currentOnly = verifyWith(lines, [{ name: "CURRENT", key: KEY }]);
+    assert.deepEqual(
+      currentOnly.problems.map((p) => `${p.kind} ${p.line}: ${p.message}`),
+      [
+        "bad-digest 2: a.jsonl:2 (stream gw-1-before-rotation, seq 2) is a digest whose signature does not verify with the key in CURRENT",
+        "bad-digest 4: a.jsonl:4 (stream gw-1-before-rotation, seq 4) is a digest whose signature does not verify with the key in CURRENT",
+      ],
+    );
+    const old = currentOnly.streams[0];
+    assert.deepEqual([old?.signedBy, old?.unverifiedDigests, old?.lastDigest, old?.closed], [undefined, 2, undefined, false]);
+  });
+
+  it("names every key a signature was checked against when none verifies it", () => {
+    const forger = new AuditLogWriter("gw-1", Buffer.from("a-key-nobody-was-given-0123456789abcdef", "utf8"));
+    const result = verifyWith(
+      [forger.event(), forger.digest("interval")],
+      [
+        { name: "A", key: KEY },
+        { name: "B", key: Buffer.from("another-key-that-is-long-enough-for-this", "utf8") },
+      ],
+    );
+    assert.deepEqual(
+      result.problems.map((p) => p.message),
+      ["a.jsonl:2 (stream gw-1, seq 2) is a digest whose signature does not verify with any of the keys in A, B"],
+    );
+  });
+
+  it("refuses a stream whose digests change key: a gateway signs a whole stream with one key", () => {
+    const other = Buffer.from("the-retired-key-of-last-year-0123456789", "utf8");
+    const w = new AuditLogWriter("gw-1", KEY);
+    const lines = [w.event(), w.digest("interval"), w.event()];
+    // The chain goes on soundly, but its next digest is signed with the other key (a leaked retired key, say).
+    const { seq, lastHash } = w.chain;
+    const digest = { type: "digest", event_time: "2026-11-28T09:00:00.000Z", covers_seq: seq, covers_hash: lastHash, reason: "shutdown" };
+    const forged = new HashChain("gw-1", { seq, hash: lastHash }).append({ ...digest, signature: digestSignature(other, "gw-1", seq, lastHash) });
+    lines.push(canonicalJson(forged));
+    const result = verifyWith(lines, [
+      { name: "CURRENT", key: KEY },
+      { name: "RETIRED", key: other },
+    ]);
+    assert.deepEqual(
+      result.problems.map((p) => `${p.kind} ${p.line}: ${p.message}`),
+      [
+        "bad-digest 4: a.jsonl:4 (stream gw-1, seq 4) is a digest signed with the key in RETIRED, but the stream's earlier digests were signed with the key in CURRENT: a gateway signs a whole stream with one key",
+      ],
+    );
+    assert.equal(result.streams[0]?.closed, false, "the refused shutdown digest does not close the stream");
   });
 
   it("keeps a bounded number of problems but counts them all", () => {
