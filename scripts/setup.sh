@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, and only that: npm packages, the Python virtualenv
 # (.venv) from requirements.txt, Chromium for the browser tests (--with-browser), the
-# test-only Python packages of test/requirements.txt (--with-test-deps), and the build. Safe to run again: each step checks before it installs.
+# test-only Python packages of test/requirements.txt and jq (--with-test-deps), and the build. Safe to run again: each step checks before it installs.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 # What to tell a user to run after a failure: the command they typed (npm run local and
@@ -72,6 +72,16 @@ if [ "$WITH_TEST_DEPS" = 1 ]; then
     step "Installing the test-only Python packages ($(grep -v '^#' test/requirements.txt | tr '\n' ' '))"
     py_install -r test/requirements.txt || fail "could not install test/requirements.txt into .venv"
     echo "$TEST_REQUIREMENTS_HASH" > .venv/.test-requirements.sha256
+  fi
+  # jq: docs/operations.md's log queries use it, and its test runs them (Debian's package).
+  if ! command -v jq >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      step "Installing jq (Debian package)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null
+    else
+      fail "jq is missing. Install it with 'sudo apt-get install jq' (or 'brew install jq')."
+    fi
   fi
   # Test-only npm tools (Azurite), kept apart so a Databricks Apps deploy never installs them.
   if [ ! -f test/tools/node_modules/.package-lock.json ] || [ test/tools/package-lock.json -nt test/tools/node_modules/.package-lock.json ]; then
