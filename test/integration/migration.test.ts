@@ -43,6 +43,8 @@ let frontDoor: FrontDoor;
 let source: ServerProcess;
 let sourceProxy: Server;
 let sourceUrl: string;
+/** The source server itself, for changes made at the source after the copy (not through the recording proxy). */
+let sourceDirectUrl: string;
 let aliceToken: string;
 let manifest: Manifest;
 /** Authorization headers the source server received. */
@@ -75,6 +77,7 @@ before(async () => {
     isReady: async () => (await fetch(`http://127.0.0.1:${String(port)}/health`).catch(() => undefined))?.ok === true,
     startTimeoutMs: 60_000,
   });
+  sourceDirectUrl = `http://127.0.0.1:${String(port)}`;
   sourceUrl = await startSourceProxy(port);
   workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
   await grantAppAccess(workspace, { modelSchema: SCHEMA });
@@ -218,7 +221,7 @@ describe("migration from a self-hosted MLflow server into the app", () => {
     assert.equal((await copiedRuns()).length, 30);
   });
 
-  it("verifies the copy: counts, values and file hashes, and finds a difference when there is one", async () => {
+  it("verifies the copy: counts, values and file hashes", async () => {
     const verified = await migrate(["verify", ...mapping(), "--hashes", "--summary-json", path.join(work, "verify.json")]);
     assert.equal(verified.exitCode, 0, verified.stdout);
     assert.match(verified.stdout, /OK: every object has exactly one copy with the same values and file hashes\./);
@@ -250,6 +253,43 @@ describe("migration from a self-hosted MLflow server into the app", () => {
   it("sends each server only its own credentials", () => {
     assert.deepEqual([...sourceAuthorizations], [`Bearer ${SOURCE_TOKEN}`]);
     // The app's side: the front door accepts Alice's token only, so every write above carried it.
+  });
+
+  it("brings the copy up to date before the cut-over (--sync): a new run, and a new point of a copied run", async () => {
+    const sourceCall = async <T>(route: string, body: unknown): Promise<T> => {
+      const answer = await fetch(`${sourceDirectUrl}${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.equal(answer.status, 200, await answer.clone().text());
+      return (await answer.json()) as T;
+    };
+    const [copiedRun] = Object.keys(manifest.runs);
+    await sourceCall("/api/2.0/mlflow/runs/log-metric", { run_id: copiedRun, key: "loss", value: 0.01, timestamp: 1_700_000_300_000, step: 25 });
+    const experiment = (await (await fetch(`${sourceDirectUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=team-2`)).json()) as {
+      experiment: { experiment_id: string };
+    };
+    const created = await sourceCall<{ run: { info: { run_id: string } } }>("/api/2.0/mlflow/runs/create", {
+      experiment_id: experiment.experiment.experiment_id,
+      start_time: 1_700_000_400_000,
+      run_name: "late-run",
+    });
+    await sourceCall("/api/2.0/mlflow/runs/log-parameter", { run_id: created.run.info.run_id, key: "lr", value: "0.5" });
+    await sourceCall("/api/2.0/mlflow/runs/update", { run_id: created.run.info.run_id, status: "FINISHED", end_time: 1_700_000_500_000 });
+
+    const synced = await migrate(["copy", ...mapping(), "--sync", "--summary-json", path.join(work, "sync.json")]);
+    assert.equal(synced.exitCode, 0, synced.stderr);
+    const counts = (JSON.parse(readFileSync(path.join(work, "sync.json"), "utf8")) as Summary).counts as Record<string, number>;
+    assert.deepEqual([counts["runs_copied"], counts["runs_updated"], counts["runs_skipped"], counts["metric_points"]], [1, 1, 29, 1]);
+    assert.match(synced.stdout, new RegExp(`run \\d+/10 ${copiedRun ?? ""} -> \\w+: brought up to date \\(1 metric point\\(s\\), 0 file\\(s\\)\\)`));
+    const verified = await migrate(["verify", ...mapping(), "--summary-json", path.join(work, "verify-sync.json")]);
+    assert.equal(verified.exitCode, 0, verified.stdout);
+    const after = (JSON.parse(readFileSync(path.join(work, "verify-sync.json"), "utf8")) as Summary).counts as Record<
+      "source" | "target",
+      Record<string, number>
+    >;
+    assert.equal(after.target["runs"], 31);
   });
 
   it("finds a changed value in the copy", async () => {

@@ -9,6 +9,7 @@ import sys
 import time
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from . import credentials, inventory, marks
 from .logged_models import copy_logged_model, link_outputs
@@ -65,7 +66,7 @@ class Migration:
         self.model_map: dict[str, str] = {}
         self.problems: list[str] = []
         self.counts = {k: 0 for k in ("experiments_created", "runs_copied", "runs_resumed", "runs_skipped",
-                                      "metric_points", "artifact_files", "logged_models_copied",
+                                      "runs_updated", "metric_points", "artifact_files", "logged_models_copied",
                                       "logged_models_skipped", "models_created", "versions_copied",
                                       "versions_skipped", "aliases_set")}
 
@@ -114,16 +115,21 @@ class Migration:
         for index, run in enumerate(source_runs, start=1):
             copy = inventory.best_copy(copies.get(run.info.run_id))
             label = f"  run {index}/{len(source_runs)} {run.info.run_id}"
-            if copy is not None and copy.data.tags.get(marks.STATE) == marks.COMPLETE and not self.args.sync:
+            complete = copy is not None and copy.data.tags.get(marks.STATE) == marks.COMPLETE
+            if complete and not self.args.sync:
                 self.run_map[run.info.run_id] = copy.info.run_id
                 self.counts["runs_skipped"] += 1
                 continue
             result = copy_run(self.source, self.target, run, target_id, copy, self.args.source)
             self.run_map[run.info.run_id] = result.target_run_id
-            self.counts["runs_resumed" if result.resumed else "runs_copied"] += 1
+            if complete and not result.changed:
+                self.counts["runs_skipped"] += 1
+                continue
+            kind = "runs_updated" if complete else "runs_resumed" if result.resumed else "runs_copied"
+            self.counts[kind] += 1
             self.counts["metric_points"] += result.metric_points
             self.counts["artifact_files"] += result.artifact_files
-            how = "finished" if result.resumed else "copied"
+            how = {"runs_updated": "brought up to date", "runs_resumed": "finished", "runs_copied": "copied"}[kind]
             say(f"{label} -> {result.target_run_id}: {how} ({result.metric_points} metric point(s), "
                 f"{result.artifact_files} file(s))")
 
@@ -179,6 +185,17 @@ class Migration:
                 self.problems.append(str(error))
                 say(f"  not copied: {error}")
                 continue
+            except MlflowException as error:
+                # Unity Catalog refuses some versions for good (no signature in the MLmodel, a
+                # source it cannot read): running again would stop at the same place, so the
+                # version is listed and the others go on. Anything else (throttling, an outage,
+                # a missing grant) stops the attempt.
+                if error.error_code != "INVALID_PARAMETER_VALUE":
+                    raise
+                problem = f"version {version.version} of {model.name!r}: {str(error).splitlines()[0]}"
+                self.problems.append(problem)
+                say(f"  not copied: {problem}")
+                continue
             version_map[version.version] = number
             self.counts["versions_copied" if copied else "versions_skipped"] += 1
             if copied:
@@ -198,7 +215,8 @@ class Migration:
             say("Dry run: nothing was written.")
             return EXIT_OK
         c = self.counts
-        say(f"Done: {c['runs_copied']} run(s) copied, {c['runs_resumed']} finished, {c['runs_skipped']} already there; "
+        say(f"Done: {c['runs_copied']} run(s) copied, {c['runs_resumed']} finished, {c['runs_updated']} brought up to date, "
+            f"{c['runs_skipped']} already there; "
             f"{c['logged_models_copied']} logged model(s) copied; {c['versions_copied']} version(s) registered, "
             f"{c['versions_skipped']} already there; {c['aliases_set']} alias(es) set.")
         if self.problems:

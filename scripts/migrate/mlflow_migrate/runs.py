@@ -24,6 +24,8 @@ class RunCopy:
     resumed: bool
     metric_points: int
     artifact_files: int
+    #: Whether anything was written (a complete copy brought up to date by --sync may need nothing).
+    changed: bool
 
 
 def _chunks(items: list, size: int):
@@ -76,10 +78,11 @@ def copy_run(source: MlflowClient, target: MlflowClient, source_run, target_expe
         have_params = existing.data.params
         have_points = {_point(m) for m in metric_history(target, target_run_id, existing.data.metrics.keys())}
         have_files = list_files(target, target_run_id)
-        # Tags set at creation are there; the rest are set again below (setting is idempotent).
 
     params = [Param(k, v) for k, v in sorted(data.params.items()) if k not in have_params]
-    tags = [RunTag(k, v) for k, v in sorted(run_tags.items())] if existing is not None else []
+    # Tags given at creation are there; a resumed or synced copy gets those that differ.
+    have_tags = existing.data.tags if existing is not None else {**run_tags}
+    tags = [RunTag(k, v) for k, v in sorted(run_tags.items()) if have_tags.get(k) != v]
     points = [m for m in metric_history(source, info.run_id, data.metrics.keys()) if _point(m) not in have_points]
     for batch in _chunks(params, _BATCH_PARAMS):
         target.log_batch(target_run_id, params=batch)
@@ -102,7 +105,11 @@ def copy_run(source: MlflowClient, target: MlflowClient, source_run, target_expe
             os.remove(local)
 
     # The status last but one, the mark last: a copy is complete only when all is there.
-    if info.status != "RUNNING":
+    status_changed = existing is None or (existing.info.status, existing.info.end_time) != (info.status, info.end_time)
+    if info.status != "RUNNING" and status_changed:
         target.set_terminated(target_run_id, status=info.status, end_time=info.end_time)
-    target.set_tag(target_run_id, marks.STATE, marks.COMPLETE)
-    return RunCopy(target_run_id, existing is not None, len(points), len(missing))
+    was_complete = existing is not None and existing.data.tags.get(marks.STATE) == marks.COMPLETE
+    if not was_complete:
+        target.set_tag(target_run_id, marks.STATE, marks.COMPLETE)
+    changed = bool(params or tags or points or missing) or (status_changed and info.status != "RUNNING") or not was_complete
+    return RunCopy(target_run_id, existing is not None, len(points), len(missing), changed)
