@@ -72,6 +72,13 @@ for name, expected in manifest["models"].items():
         if holder is None or str(aliases.get(alias)) != str(holder.version):
             problems.append(f"{target}@{alias} is {aliases.get(alias)}, expected the copy of version {number}")
 
+# docs/migration.md's way to find a copy by its old id, in any experiment.
+first = next(iter(manifest["runs"]))
+by_tag = mlflow.search_runs(filter_string=f"tags.`migration.source_run_id` = '{first}'", search_all_experiments=True,
+                            output_format="list")
+if [r.info.run_id for r in by_tag] != [copies[first][0].info.run_id]:
+    problems.append(f"searching by migration.source_run_id found {[r.info.run_id for r in by_tag]}")
+
 features = np.random.default_rng(3).normal(size=(5, 3))
 champion = mlflow.pyfunc.load_model(f"models:/{schema}.churn_model@champion")
 print(json.dumps({"problems": problems, "checked": checked, "champion_predictions": len(champion.predict(features))}))

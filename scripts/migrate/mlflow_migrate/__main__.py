@@ -97,6 +97,8 @@ class Migration:
         done = sum(1 for r in source_runs if (c := inventory.best_copy(copies.get(r.info.run_id)))
                    and c.data.tags.get(marks.STATE) == marks.COMPLETE)
         state = "exists" if existing else "new"
+        if not target_name.startswith("/"):
+            state += ", in the app's experiment folder"
         say(f"experiment {experiment.name!r} -> {target_name!r} ({state}): {len(source_runs)} run(s), "
             f"{done} already copied")
         if self.args.dry_run:
