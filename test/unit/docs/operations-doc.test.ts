@@ -12,7 +12,6 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { parse } from "yaml";
 import { AuditTrail, newStreamId } from "../../../src/audit/audit-trail.js";
 import { createAuditTrail } from "../../../src/audit/create-audit-trail.js";
 import { FileSink } from "../../../src/audit/sinks/file-sink.js";
@@ -32,6 +31,7 @@ import { createMlflowProxy } from "../../../src/proxy/create-proxy.js";
 import { loadRouteTable } from "../../../src/routes/route-table.js";
 import { Supervisor } from "../../../src/supervisor/supervisor.js";
 import { captureLogger } from "../../support/capture-logger.js";
+import { bundleAppKey, type BundleTarget, bundleTarget, bundleTargets, hmacKeySecret } from "../../support/bundle.js";
 import { REPO_ROOT } from "../../support/gateway-process.js";
 import { auditEvent, AuditLogWriter } from "../../support/signed-audit-log.js";
 
@@ -271,48 +271,6 @@ describe("operations.md: rotating the audit key", () => {
 // ---------------------------------------------------------------------------------------
 // The databricks commands, against the bundle (no workspace is reachable from here)
 
-interface BundleTarget {
-  name: string;
-  appName: string;
-  scope: string;
-  catalog: string;
-  schema: string;
-  volume: string;
-}
-
-const bundle = parse(readFileSync(path.join(REPO_ROOT, "databricks.yml"), "utf8")) as {
-  variables: Record<string, { default?: string }>;
-  targets: Record<string, { variables?: Record<string, string> }>;
-};
-const resources = (
-  parse(readFileSync(path.join(REPO_ROOT, "resources/mlflow-gateway.yml"), "utf8")) as {
-    resources: {
-      apps: Record<string, { name: string; resources: { name: string; secret?: { scope: string; key: string } }[] }>;
-      secret_scopes: Record<string, { name: string }>;
-      volumes: Record<string, { catalog_name: string; schema_name: string; name: string }>;
-    };
-  }
-).resources;
-const appYaml = parse(readFileSync(path.join(REPO_ROOT, "app.yaml"), "utf8")) as { env: { name: string; valueFrom?: string }[] };
-
-function bundleTarget(name: string): BundleTarget {
-  const values: Record<string, string> = {
-    ...Object.fromEntries(Object.entries(bundle.variables).map(([key, v]) => [key, v.default ?? ""])),
-    ...bundle.targets[name]?.variables,
-  };
-  const resolve = (text: string): string => text.replace(/\$\{var\.(\w+)\}/g, (_, variable: string) => values[variable] ?? "");
-  const app = Object.values(resources.apps)[0];
-  const volume = Object.values(resources.volumes)[0];
-  return {
-    name,
-    appName: resolve(app?.name ?? ""),
-    scope: resolve(Object.values(resources.secret_scopes)[0]?.name ?? ""),
-    catalog: resolve(volume?.catalog_name ?? ""),
-    schema: resolve(volume?.schema_name ?? ""),
-    volume: resolve(volume?.name ?? ""),
-  };
-}
-
 /** Every `databricks ...` command of the doc, in code blocks and in inline code (a bare command name is a mention, not a command). */
 function databricksCommands(): string[] {
   const inBlocks = commands()
@@ -326,10 +284,8 @@ function databricksCommands(): string[] {
 const APPS_LOGS_FLAGS = new Set(["--tail-lines", "--follow", "-f", "--timeout", "--search", "--source", "--output-file"]);
 
 describe("operations.md: the databricks commands agree with the bundle", () => {
-  const targets = Object.keys(bundle.targets).map(bundleTarget);
-  const app = Object.entries(resources.apps)[0];
-  const hmacResource = appYaml.env.find((e) => e.name === "GATEWAY_AUDIT_HMAC_KEY")?.valueFrom;
-  const secret = app?.[1].resources.find((r) => r.name === hmacResource)?.secret;
+  const targets = bundleTargets();
+  const secret = hmacKeySecret();
 
   it("finds the bundle's names and the doc's commands (so the checks below can fail)", () => {
     assert.deepEqual(
@@ -356,7 +312,7 @@ describe("operations.md: the databricks commands agree with the bundle", () => {
         assert.ok(text.endsWith(` --string-value "$(cat ${keyFile ?? "?"})"`), `${text}: the value from the file step 1 wrote`);
         fits.push(...targets.filter((t) => t.scope === first));
       } else if (group === "bundle" && (verb === "run" || verb === "deploy")) {
-        if (verb === "run") assert.equal(first, app?.[0], `${text}: the bundle's app resource`);
+        if (verb === "run") assert.equal(first, bundleAppKey, `${text}: the bundle's app resource`);
         const target = /(?:^| )-t (\w+)/.exec(text)?.[1];
         fits.push(...targets.filter((t) => t.name === target));
       } else if (group === "apps" && (verb === "deploy" || verb === "logs")) {
