@@ -8,10 +8,12 @@ import { execa } from "execa";
 import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
 import { freePort, startServerProcess, type ServerProcess } from "../emulator/server-process.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
+import { readAuditEvents } from "../support/audit-files.js";
 import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
 import { type GatewayProcess, REPO_ROOT, startGateway } from "../support/gateway-process.js";
 import { mlflowServerArgs } from "../support/mlflow-server-args.js";
 import { runPythonJson } from "../support/python.js";
+import { waitFor } from "../support/wait-for.js";
 
 // docs/migration.md's promise, end to end: a self-hosted MLflow server (SQLite and served
 // artifacts) copied into the app in Databricks mode (client -> front door -> gateway ->
@@ -46,6 +48,7 @@ let sourceUrl: string;
 /** The source server itself, for changes made at the source after the copy (not through the recording proxy). */
 let sourceDirectUrl: string;
 let aliceToken: string;
+let auditDir: string;
 let manifest: Manifest;
 /** Authorization headers the source server received. */
 const sourceAuthorizations = new Set<string>();
@@ -81,7 +84,9 @@ before(async () => {
   sourceUrl = await startSourceProxy(port);
   workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
   await grantAppAccess(workspace, { modelSchema: SCHEMA });
-  gateway = await startGateway({ tempDataDir: false, env: databricksEnv(workspace) });
+  const env = databricksEnv(workspace);
+  auditDir = env["GATEWAY_AUDIT_DIR"] ?? "";
+  gateway = await startGateway({ tempDataDir: false, env });
   frontDoor = await startFrontDoor({ upstream: gateway.url, workspace, userAuthorization: true });
   aliceToken = await workspace.mintUserToken({ userName: ALICE });
   manifest = await runPythonJson<Manifest>("migration_seed.py", [sourceUrl]);
@@ -202,7 +207,8 @@ describe("migration from a self-hosted MLflow server into the app", () => {
     assert.ok(done.every((r) => r.state === "complete"));
   });
 
-  it("copies nothing twice when run again", async () => {
+  it("copies nothing twice when run again, and writes nothing", async () => {
+    const seen = readAuditEvents(auditDir).length;
     const again = await migrate(["copy", ...mapping(), "--summary-json", path.join(work, "again.json")]);
     assert.equal(again.exitCode, 0, again.stderr);
     const counts = (JSON.parse(readFileSync(path.join(work, "again.json"), "utf8")) as Summary).counts as Record<string, number>;
@@ -219,6 +225,19 @@ describe("migration from a self-hosted MLflow server into the app", () => {
       [0, 0, 30, 0, 0, 5, 0],
     );
     assert.equal((await copiedRuns()).length, 30);
+    // The audit trail of the rerun, up to a marker call made after it: reads only.
+    const marker = `/api/2.0/mlflow/experiments/get-by-name?experiment_name=after-rerun-${String(Date.now())}`;
+    await fetch(`${frontDoor.url}${marker}`, { headers: { authorization: `Bearer ${aliceToken}` } });
+    const events = await waitFor("the marker's audit event", () => {
+      const all = readAuditEvents(auditDir).slice(seen);
+      return all.some((e) => marker.startsWith(e.path) && e.action === "GetExperimentByName") ? all : undefined;
+    });
+    const writes = events.filter((e) => /^(Create|Log|Set|Update|Finalize|Delete|Upload|Rename)/.test(e.action));
+    assert.deepEqual(
+      writes.map((e) => `${e.action} ${e.path}`),
+      [],
+    );
+    assert.ok(events.length > 30, "the rerun read every run's copy");
   });
 
   it("verifies the copy: counts, values and file hashes", async () => {

@@ -135,10 +135,14 @@ class Migration:
             say(f"{label} -> {result.target_run_id}: {how} ({result.metric_points} metric point(s), "
                 f"{result.artifact_files} file(s))")
 
-        # Parents are mapped once every run of the experiment has its copy.
+        # Parents are mapped once every run of the experiment has its copy; a copy that already
+        # points at its parent's copy is left alone, so a rerun writes nothing.
         for run in source_runs:
             parent = run.data.tags.get(marks.PARENT_TAG)
-            if parent in self.run_map:
+            if parent not in self.run_map:
+                continue
+            earlier = inventory.best_copy(copies.get(run.info.run_id))
+            if earlier is None or earlier.data.tags.get(marks.PARENT_TAG) != self.run_map[parent]:
                 self.target.set_tag(self.run_map[run.info.run_id], marks.PARENT_TAG, self.run_map[parent])
 
         self.copy_logged_models(experiment, target_id, source_runs)
