@@ -23,7 +23,10 @@ export interface AuditPrincipal {
 /** The MLflow objects a call touched, as named in its query or body. */
 export interface AuditObjects {
   experiment_id?: string;
+  /** Only where the call names the experiment by name (created, renamed, looked up by name). */
+  experiment_name?: string;
   run_id?: string;
+  /** A registered model's name: only in the model registry's calls, never another object's `name`. */
   model_name?: string;
   version?: string;
   alias?: string;

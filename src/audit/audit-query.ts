@@ -11,7 +11,7 @@ export interface AuditQuery {
   person?: string;
   /** MLflow operation names (DeleteRun), any case; a comma list means any of them. */
   action?: string;
-  /** A value of any named object (run id, model name...), `field=value` for one field, or an artifact path prefix. */
+  /** A value of any named object (run id, experiment or model name...), `field=value` for one field, or an artifact path prefix. */
   object?: string;
   /**
    * allow, deny or undecided; an HTTP status (403); a status class (5xx); or an error code, MLflow's
@@ -41,6 +41,7 @@ const STATUS_CLASS = /^[1-5]xx$/i;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]+$/;
 const OBJECT_FIELDS: ReadonlySet<string> = new Set<keyof AuditObjects>([
   "experiment_id",
+  "experiment_name",
   "run_id",
   "model_name",
   "version",

@@ -55,7 +55,13 @@ const REFUSED_BY: Record<string, string> = {
 
 export function describeCall(call: AuditedCall): AuditEvent {
   const body = isRecord(call.body) ? call.body : undefined;
-  const extracted = extractObjects({ method: call.method, pathParams: call.operation?.params, query: call.query, body });
+  const extracted = extractObjects({
+    operation: call.operation?.name,
+    method: call.method,
+    pathParams: call.operation?.params,
+    query: call.query,
+    body,
+  });
   const { writtenKeys } = extracted;
   const objects: AuditObjects = { ...extracted.objects };
   for (const [field, value] of Object.entries(call.objects ?? {})) {

@@ -38,7 +38,7 @@ Commands:
       run verify first. --format json prints the records as JSON lines.
         --person   email, user name or subject, any case ("alice" also matches alice@...)
         --action   MLflow operation names, any case, comma separated (DeleteRun,DeleteExperiment)
-        --object   a run id, experiment id, model name..., field=value for one field
+        --object   a run id, experiment id or name, model name..., field=value for one field
                    (run_id=abc), or an artifact path folder (1/abc/artifacts/model)
         --outcome  allow, deny, 403, 5xx or an MLflow error code (RESOURCE_DOES_NOT_EXIST);
                    comma separated means any of them

@@ -136,6 +136,16 @@ describe("matchesAuditQuery", () => {
     assert.deepEqual(matching({ object: "r" }), []);
   });
 
+  it("tells an experiment from a model of the same name with experiment_name= and model_name=", () => {
+    const experiment = record({ action: "CreateExperiment", objects: { experiment_name: "main.ml.churn" } });
+    const model = record({ action: "CreateRegisteredModel", objects: { model_name: "main.ml.churn" } });
+    const found = (object: string): string[] => [experiment, model].filter((r) => matchesAuditQuery(r, { object })).map((r) => r.action);
+    assert.deepEqual(found("experiment_name=main.ml.churn"), ["CreateExperiment"]);
+    assert.deepEqual(found("model_name=main.ml.churn"), ["CreateRegisteredModel"]);
+    assert.deepEqual(found("main.ml.churn"), ["CreateExperiment", "CreateRegisteredModel"], "any field, without one named");
+    assert.equal(parse({ object: "experiment_name=" }).problems.length, 1, "a known field without a value");
+  });
+
   it("matches outcomes by decision, status, status class or MLflow error code", () => {
     assert.deepEqual(matching({ outcome: "deny" }), ["bobDenied"]);
     assert.deepEqual(matching({ outcome: "ALLOW" }), ["aliceDelete", "aliceCreate", "missingVersion", "servicePrincipal"]);
