@@ -59,6 +59,12 @@ only if) the module it repairs is imported, so nothing else is loaded early.
      client's register_prompt (a registered model with that tag) answer 501 NOT_IMPLEMENTED
      saying that Unity Catalog keeps prompts in its own registry, which MLflow's server does not
      route to, and how to use it, instead of a 500 or a model that is not a prompt.
+8. Registering a model without a signature in Unity Catalog answers 500 INTERNAL_ERROR:
+   UcModelRegistryStore._validate_model_signature raises MlflowException with its default
+   code. Clients take a 500 as the server's fault and retry it (MLflow's client for up to a
+   couple of minutes) before showing a generic error. The request is what is wrong, so the
+   same message is answered as 400 INVALID_PARAMETER_VALUE, at once. It is raised before
+   anything is written to Unity Catalog.
 """
 
 import importlib.abc
@@ -293,7 +299,22 @@ def _patch_uc_store(module):
 
         return call
 
+    original_validate_signature = store._validate_model_signature
+
+    def _validate_model_signature(self, local_model_path):
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return original_validate_signature(self, local_model_path)
+        except MlflowException as error:
+            # Only the refusal itself (raised with MLflow's default code); a failure to read
+            # the model's files stays what it is.
+            if error.error_code != "INTERNAL_ERROR":
+                raise
+            raise MlflowException.invalid_parameter_value(error.message) from error
+
     store._gateway_search_versions = original_search_versions
+    store._validate_model_signature = _validate_model_signature
     store.create_model_version = create_model_version
     store.create_registered_model = create_registered_model
     store.transition_model_version_stage = unsupported_stages(original_transition)
