@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
+import type { WorkspaceEmulator } from "../emulator/index.js";
 import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
 import type { AuditEventRecord } from "../../src/audit/audit-record.js";
 import { readAuditEvents } from "../support/audit-files.js";
-import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
-import { type GatewayProcess, startGateway } from "../support/gateway-process.js";
+import { type AppStack, startAppStack } from "../support/app-stack.js";
+import type { GatewayProcess } from "../support/gateway-process.js";
 import { runPythonJson } from "../support/python.js";
 import { waitFor } from "../support/wait-for.js";
 
@@ -39,6 +39,7 @@ interface Pipeline {
 
 // A training pipeline outside Databricks, with only a token for the app:
 // client -> front door (user authorization on, time limit) -> gateway -> workspace emulator.
+let app: AppStack;
 let workspace: WorkspaceEmulator;
 let gateway: GatewayProcess;
 let frontDoor: FrontDoor;
@@ -47,18 +48,11 @@ let auditDir: string;
 let pipeline: Pipeline;
 
 before(async () => {
-  workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
-  await grantAppAccess(workspace, { modelSchema: SCHEMA });
-  const env = databricksEnv(workspace);
-  auditDir = env["GATEWAY_AUDIT_DIR"] ?? "";
-  gateway = await startGateway({ tempDataDir: false, env });
-  frontDoor = await startFrontDoor({ upstream: gateway.url, workspace, userAuthorization: true, requestTimeLimitMs: REQUEST_TIME_LIMIT_MS });
-  aliceToken = await workspace.mintUserToken({ userName: ALICE });
+  app = await startAppStack({ user: ALICE, modelSchema: SCHEMA, frontDoor: { requestTimeLimitMs: REQUEST_TIME_LIMIT_MS } });
+  ({ workspace, gateway, frontDoor, auditDir, token: aliceToken } = app);
 });
 after(async () => {
-  await frontDoor?.close();
-  await gateway?.stop();
-  await workspace?.stop();
+  await app?.stop();
 });
 
 function pythonEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -11,10 +11,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
-import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
+import type { WorkspaceEmulator } from "../emulator/index.js";
+import type { FrontDoor } from "../front-door/front-door.js";
+import { type AppStack, startAppStack } from "../support/app-stack.js";
 import { readAuditEvents } from "../support/audit-files.js";
-import { databricksEnv, grantAppAccess, TEST_AUDIT_KEY, workspaceUsers } from "../support/databricks.js";
+import { TEST_AUDIT_KEY } from "../support/databricks.js";
 import { type GatewayProcess, REPO_ROOT, startGateway } from "../support/gateway-process.js";
 import { PYTHON } from "../support/python.js";
 import { waitFor } from "../support/wait-for.js";
@@ -285,27 +286,19 @@ describe("the examples from a laptop: the app's URL and a user's token, through 
   const ALICE = "alice@example.com";
   const SCHEMA = "main.examples";
   const MODEL = `${SCHEMA}.wine_${STAMP}`;
+  let app: AppStack;
   let workspace: WorkspaceEmulator;
-  let gateway: GatewayProcess;
   let frontDoor: FrontDoor;
   let auditDir: string;
+  // What `databricks auth token --host https://<workspace>` prints as access_token.
   let token: string;
 
   before(async () => {
-    workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
-    await grantAppAccess(workspace, { modelSchema: SCHEMA });
-    const env = databricksEnv(workspace);
-    auditDir = env["GATEWAY_AUDIT_DIR"] ?? "";
-    gateway = await startGateway({ tempDataDir: false, env });
-    frontDoor = await startFrontDoor({ upstream: gateway.url, workspace, userAuthorization: true });
-    // What `databricks auth token --host https://<workspace>` prints as access_token.
-    token = await workspace.mintUserToken({ userName: ALICE });
+    app = await startAppStack({ user: ALICE, modelSchema: SCHEMA });
+    ({ workspace, frontDoor, auditDir, token } = app);
   });
   after(async () => {
-    await frontDoor?.close();
-    await gateway?.stop();
-    await workspace?.stop();
-    if (auditDir) rmSync(auditDir, { recursive: true, force: true });
+    await app?.stop();
   });
 
   it("trains, logs and promotes a Unity Catalog model as the user, and the gate refuses a candidate that is not better", async () => {

@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { startWorkspaceEmulator, type WorkspaceEmulator } from "../emulator/index.js";
+import type { WorkspaceEmulator } from "../emulator/index.js";
 import { freePort, startServerProcess, type ServerProcess } from "../emulator/server-process.js";
-import { type FrontDoor, startFrontDoor } from "../front-door/front-door.js";
+import type { FrontDoor } from "../front-door/front-door.js";
+import { type AppStack, startAppStack } from "../support/app-stack.js";
 import { readAuditEvents } from "../support/audit-files.js";
-import { databricksEnv, grantAppAccess, workspaceUsers } from "../support/databricks.js";
-import { type GatewayProcess, REPO_ROOT, startGateway } from "../support/gateway-process.js";
+import { REPO_ROOT } from "../support/gateway-process.js";
 import { mlflowServerArgs } from "../support/mlflow-server-args.js";
 import { PYTHON, runPythonJson } from "../support/python.js";
 import { waitFor } from "../support/wait-for.js";
@@ -39,8 +39,8 @@ interface Summary {
   differences?: string[];
 }
 
+let app: AppStack;
 let workspace: WorkspaceEmulator;
-let gateway: GatewayProcess;
 let frontDoor: FrontDoor;
 let source: ServerProcess;
 let sourceProxy: Server;
@@ -82,21 +82,14 @@ before(async () => {
   });
   sourceDirectUrl = `http://127.0.0.1:${String(port)}`;
   sourceUrl = await startSourceProxy(port);
-  workspace = await startWorkspaceEmulator({ users: workspaceUsers(ALICE) });
-  await grantAppAccess(workspace, { modelSchema: SCHEMA });
-  const env = databricksEnv(workspace);
-  auditDir = env["GATEWAY_AUDIT_DIR"] ?? "";
-  gateway = await startGateway({ tempDataDir: false, env });
-  frontDoor = await startFrontDoor({ upstream: gateway.url, workspace, userAuthorization: true });
-  aliceToken = await workspace.mintUserToken({ userName: ALICE });
+  app = await startAppStack({ user: ALICE, modelSchema: SCHEMA });
+  ({ workspace, frontDoor, auditDir, token: aliceToken } = app);
   manifest = await runPythonJson<Manifest>("migration_seed.py", [sourceUrl]);
   // From here on, only the migration talks to the source.
   sourceAuthorizations.clear();
 });
 after(async () => {
-  await frontDoor?.close();
-  await gateway?.stop();
-  await workspace?.stop();
+  await app?.stop();
   await new Promise((resolve) => sourceProxy?.close(resolve));
   await source?.stop();
 });

@@ -95,17 +95,13 @@ class Migration:
         source_runs = inventory.runs(self.source, experiment.experiment_id)
         copies = inventory.copies_by_source(self.target, existing.experiment_id if existing else None)
         done = sum(1 for r in source_runs if (c := inventory.best_copy(copies.get(r.info.run_id)))
-                   and c.data.tags.get(marks.STATE) == marks.COMPLETE)
+                   and marks.is_complete(c.data.tags))
         state = "exists" if existing else "new"
         if not target_name.startswith("/"):
             state += ", in the app's experiment folder"
         say(f"experiment {experiment.name!r} -> {target_name!r} ({state}): {len(source_runs)} run(s), "
             f"{done} already copied")
         if self.args.dry_run:
-            for run in source_runs:
-                copy = inventory.best_copy(copies.get(run.info.run_id))
-                if copy is not None:
-                    self.run_map[run.info.run_id] = copy.info.run_id
             return
         if existing is None:
             tags = {**marks.copied_tags(experiment.tags or {}), marks.SOURCE_EXPERIMENT_ID: experiment.experiment_id}
@@ -117,7 +113,7 @@ class Migration:
         for index, run in enumerate(source_runs, start=1):
             copy = inventory.best_copy(copies.get(run.info.run_id))
             label = f"  run {index}/{len(source_runs)} {run.info.run_id}"
-            complete = copy is not None and copy.data.tags.get(marks.STATE) == marks.COMPLETE
+            complete = copy is not None and marks.is_complete(copy.data.tags)
             if complete and not self.args.sync:
                 self.run_map[run.info.run_id] = copy.info.run_id
                 self.counts["runs_skipped"] += 1
@@ -151,11 +147,11 @@ class Migration:
         existing: dict[str, object] = {}
         for model in logged_models_of(self.target, target_id):
             source_id = model.tags.get(marks.SOURCE_MODEL_ID)
-            if source_id and (source_id not in existing or model.tags.get(marks.STATE) == marks.COMPLETE):
+            if source_id and (source_id not in existing or marks.is_complete(model.tags)):
                 existing[source_id] = model
         for model in logged_models_of(self.source, experiment.experiment_id):
             copy = existing.get(model.model_id)
-            if copy is not None and copy.tags.get(marks.STATE) == marks.COMPLETE:
+            if copy is not None and marks.is_complete(copy.tags):
                 self.model_map[model.model_id] = copy.model_id
                 self.counts["logged_models_skipped"] += 1
                 continue

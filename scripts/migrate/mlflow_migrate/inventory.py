@@ -50,5 +50,5 @@ def best_copy(copies: list | None):
     """A complete copy if there is one, else the partial one to finish."""
     if not copies:
         return None
-    complete = [c for c in copies if c.data.tags.get(marks.STATE) == marks.COMPLETE]
+    complete = [c for c in copies if marks.is_complete(c.data.tags)]
     return (complete or copies)[0]

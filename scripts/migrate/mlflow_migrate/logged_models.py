@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 from mlflow.entities import LoggedModelOutput
 
 from . import marks
+from .files import file_sizes
 
 
 def search_all(client: MlflowClient, experiment_id: str) -> list:
@@ -22,14 +23,9 @@ def search_all(client: MlflowClient, experiment_id: str) -> list:
             return models
 
 
-def list_files(client: MlflowClient, model_id: str, path: str | None = None) -> dict[str, int]:
-    found = {}
-    for info in client.list_logged_model_artifacts(model_id, path):
-        if info.is_dir:
-            found.update(list_files(client, model_id, info.path))
-        else:
-            found[info.path] = info.file_size or 0
-    return found
+def list_files(client: MlflowClient, model_id: str) -> dict[str, int]:
+    """Every file of a logged model: relative path -> size in bytes."""
+    return file_sizes(lambda path: client.list_logged_model_artifacts(model_id, path))
 
 
 def copy_logged_model(source: MlflowClient, target: MlflowClient, source_uri: str, model,

@@ -26,5 +26,10 @@ _NOT_COPIED = {RUN_NAME_TAG, USER_TAG, PARENT_TAG}
 _NOT_COPIED_PREFIXES = ("gateway.", "migration.")
 
 
+def is_complete(tags: dict[str, str] | None) -> bool:
+    """Whether a copy's tags say its last byte is there."""
+    return tags is not None and tags.get(STATE) == COMPLETE
+
+
 def copied_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k not in _NOT_COPIED and not k.startswith(_NOT_COPIED_PREFIXES)}

@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
 from . import marks
+from .files import file_sizes
 
 # MLflow's log-batch limits (mlflow/utils/validation.py): 1000 entries per call, of
 # which at most 100 params and 100 tags.
@@ -33,15 +34,9 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
-def list_files(client: MlflowClient, run_id: str, path: str | None = None) -> dict[str, int]:
-    """Every artifact file of a run below `path`: relative path -> size in bytes."""
-    found = {}
-    for info in client.list_artifacts(run_id, path):
-        if info.is_dir:
-            found.update(list_files(client, run_id, info.path))
-        else:
-            found[info.path] = info.file_size or 0
-    return found
+def list_files(client: MlflowClient, run_id: str) -> dict[str, int]:
+    """Every artifact file of a run: relative path -> size in bytes."""
+    return file_sizes(lambda path: client.list_artifacts(run_id, path))
 
 
 def metric_history(client: MlflowClient, run_id: str, keys) -> list[Metric]:
@@ -108,7 +103,7 @@ def copy_run(source: MlflowClient, target: MlflowClient, source_run, target_expe
     status_changed = existing is None or (existing.info.status, existing.info.end_time) != (info.status, info.end_time)
     if info.status != "RUNNING" and status_changed:
         target.set_terminated(target_run_id, status=info.status, end_time=info.end_time)
-    was_complete = existing is not None and existing.data.tags.get(marks.STATE) == marks.COMPLETE
+    was_complete = existing is not None and marks.is_complete(existing.data.tags)
     if not was_complete:
         target.set_tag(target_run_id, marks.STATE, marks.COMPLETE)
     changed = bool(params or tags or points or missing) or (status_changed and info.status != "RUNNING") or not was_complete

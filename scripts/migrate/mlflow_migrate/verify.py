@@ -93,8 +93,7 @@ class Verifier:
         self.differ(f"{label} author", s.user_id or run.data.tags.get(marks.USER_TAG, ""), copy.data.tags.get(marks.SOURCE_USER))
         self.differ(f"{label} params", run.data.params, copy.data.params)
         self.count("params", len(run.data.params), len(copy.data.params))
-        copied_tags = {k: v for k, v in marks.copied_tags(copy.data.tags).items()}
-        self.differ(f"{label} tags", marks.copied_tags(run.data.tags), copied_tags)
+        self.differ(f"{label} tags", marks.copied_tags(run.data.tags), marks.copied_tags(copy.data.tags))
         points = sorted((m.key, m.step, m.timestamp, m.value) for m in metric_history(self.source, s.run_id, run.data.metrics))
         copied = sorted((m.key, m.step, m.timestamp, m.value) for m in metric_history(self.target, t.run_id, copy.data.metrics))
         self.count("metric_points", len(points), len(copied))

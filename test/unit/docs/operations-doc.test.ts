@@ -3,10 +3,10 @@
 // logger, access log and audit sinks), and what cannot run here (the databricks CLI: no
 // workspace is reachable) is checked against the bundle it must agree with.
 
+import { closeServer, localPipelineDependencies } from "../../support/local-pipeline.js";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -18,17 +18,11 @@ import { FileSink } from "../../../src/audit/sinks/file-sink.js";
 import { StdoutSink } from "../../../src/audit/sinks/stdout-sink.js";
 import { MIN_HMAC_KEY_LENGTH } from "../../../src/config/audit-config.js";
 import { loadConfig } from "../../../src/config/load-config.js";
-import { BodyWatch } from "../../../src/http/body-watch.js";
-import { Capacity } from "../../../src/http/capacity.js";
 import { createApp } from "../../../src/http/create-app.js";
 import { listen } from "../../../src/http/serve.js";
-import { createIdentityResolver } from "../../../src/identity/resolve-identity.js";
 import { AccessLogWriter } from "../../../src/log/access-log-writer.js";
 import { createLogger } from "../../../src/log/create-logger.js";
 import { createMetrics } from "../../../src/metrics/metrics.js";
-import { createPolicyLayer } from "../../../src/policy/create-policy-layer.js";
-import { createMlflowProxy } from "../../../src/proxy/create-proxy.js";
-import { loadRouteTable } from "../../../src/routes/route-table.js";
 import { Supervisor } from "../../../src/supervisor/supervisor.js";
 import { captureLogger } from "../../support/capture-logger.js";
 import { bundleAppKey, type BundleTarget, bundleTarget, bundleTargets, hmacKeySecret } from "../../support/bundle.js";
@@ -381,35 +375,8 @@ async function startPipeline(): Promise<Pipeline> {
   metrics.observeChild(supervisor.status());
   metrics.trackAudit(() => ({ ...audit.stats(), ok: audit.check().ok }));
   metrics.trackKeyFetches(() => ({ fetches: 1, failures: 0 }));
-  const routes = loadRouteTable();
-  const layer = createPolicyLayer(config.policy, { workspace: undefined, experimentRoot: undefined, childUrl: () => supervisor.baseUrl, logger });
   const accessLog = new AccessLogWriter("info", out);
-  const app = createApp({
-    routes,
-    identity: createIdentityResolver("local", undefined, config.identity.localUser),
-    authorizer: layer.authorizer,
-    lookup: layer.lookup,
-    audit,
-    supervisor,
-    proxy: createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: 1_000, logger }),
-    metrics,
-    logger,
-    accessLog,
-    backend: undefined,
-    experimentNames: { workspace: undefined, root: undefined, logger },
-    artifacts: { service: undefined },
-    isShuttingDown: () => false,
-    capacity: new Capacity(config.limits),
-    bodyWatch: new BodyWatch(),
-    maxApiBodyBytes: config.limits.maxApiBodyBytes,
-    endpoints: {
-      version: { gateway: "test", mlflow: routes.mlflowVersion, node: process.version, mode: "local" },
-      supervisor,
-      metrics,
-      checks: [audit],
-      isShuttingDown: () => false,
-    },
-  });
+  const app = createApp(localPipelineDependencies({ config, logger, supervisor, metrics, audit, accessLog }));
   const { server, port } = await listen(app, "127.0.0.1", 0);
   let closed = false;
   return {
@@ -426,11 +393,6 @@ async function startPipeline(): Promise<Pipeline> {
       accessLog.flush();
     },
   };
-}
-
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -1,22 +1,16 @@
+import { closeServer, localPipelineDependencies } from "../../support/local-pipeline.js";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createAuditTrail } from "../../../src/audit/create-audit-trail.js";
 import { loadConfig } from "../../../src/config/load-config.js";
-import { BodyWatch } from "../../../src/http/body-watch.js";
-import { Capacity } from "../../../src/http/capacity.js";
 import { createApp } from "../../../src/http/create-app.js";
 import { listen } from "../../../src/http/serve.js";
 import { AccessLogWriter } from "../../../src/log/access-log-writer.js";
-import { createIdentityResolver } from "../../../src/identity/resolve-identity.js";
 import { createLogger } from "../../../src/log/create-logger.js";
 import { createMetrics } from "../../../src/metrics/metrics.js";
-import { createPolicyLayer } from "../../../src/policy/create-policy-layer.js";
-import { createMlflowProxy } from "../../../src/proxy/create-proxy.js";
-import { loadRouteTable } from "../../../src/routes/route-table.js";
 import { Supervisor } from "../../../src/supervisor/supervisor.js";
 import { Writable } from "node:stream";
 
@@ -39,36 +33,7 @@ async function startPipeline(admins: string): Promise<{ url: string; close: () =
   });
   const metrics = createMetrics();
   const audit = createAuditTrail(config.audit, { workspace: undefined, logger });
-  const routes = loadRouteTable();
-  const policyLayer = () => {
-    const layer = createPolicyLayer(config.policy, { workspace: undefined, experimentRoot: undefined, childUrl: () => supervisor.baseUrl, logger });
-    return { authorizer: layer.authorizer, lookup: layer.lookup };
-  };
-  const app = createApp({
-    routes,
-    identity: createIdentityResolver("local", undefined, config.identity.localUser),
-    ...policyLayer(),
-    audit,
-    supervisor,
-    proxy: createMlflowProxy({ target: supervisor.baseUrl, upstreamTimeoutMs: 1_000, logger }),
-    metrics,
-    logger,
-    accessLog: new AccessLogWriter("error"),
-    backend: undefined,
-    experimentNames: { workspace: undefined, root: undefined, logger },
-    artifacts: { service: undefined },
-    isShuttingDown: () => false,
-    capacity: new Capacity(config.limits),
-    bodyWatch: new BodyWatch(),
-    maxApiBodyBytes: config.limits.maxApiBodyBytes,
-    endpoints: {
-      version: { gateway: "test", mlflow: routes.mlflowVersion, node: process.version, mode: "local" },
-      supervisor,
-      metrics,
-      checks: [audit],
-      isShuttingDown: () => false,
-    },
-  });
+  const app = createApp(localPipelineDependencies({ config, logger, supervisor, metrics, audit, accessLog: new AccessLogWriter("error") }));
   const { server, port } = await listen(app, "127.0.0.1", 0);
   return {
     url: `http://127.0.0.1:${port}`,
@@ -78,11 +43,6 @@ async function startPipeline(admins: string): Promise<{ url: string; close: () =
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 async function get(url: string, init?: RequestInit): Promise<{ status: number; body: string; headers: Headers }> {
