@@ -36,6 +36,18 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# apt_install <package> <label> <message>: Debian's package when running as root with apt-get;
+# otherwise stop with <message>, which says how to install it by hand.
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "Installing $2 (Debian package)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+  else
+    fail "$3"
+  fi
+}
+
 # Python packages go in with uv (from PyPI, installed into .venv first): it installs MLflow's
 # ~200 dependencies in seconds where pip takes minutes. Should uv be unusable here (a
 # registry mirror it cannot reach, say), pip does the same job, only slower.
@@ -75,13 +87,7 @@ if [ "$WITH_TEST_DEPS" = 1 ]; then
   fi
   # jq: docs/operations.md's log queries use it, and its test runs them (Debian's package).
   if ! command -v jq >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      step "Installing jq (Debian package)"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null
-    else
-      fail "jq is missing. Install it with 'sudo apt-get install jq' (or 'brew install jq')."
-    fi
+    apt_install jq "jq" "jq is missing. Install it with 'sudo apt-get install jq' (or 'brew install jq')."
   fi
   # Test-only npm tools (Azurite), kept apart so a Databricks Apps deploy never installs them.
   if [ ! -f test/tools/node_modules/.package-lock.json ] || [ test/tools/package-lock.json -nt test/tools/node_modules/.package-lock.json ]; then
@@ -92,13 +98,7 @@ fi
 
 # Chromium for the UI tests (Debian's package; Playwright drives it, nothing is downloaded).
 if [ "$WITH_BROWSER" = 1 ] && [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    step "Installing Chromium (Debian package)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    fail "Chromium is missing. Install it with 'sudo apt-get install chromium', or set CHROMIUM_PATH to a Chromium binary."
-  fi
+  apt_install chromium "Chromium" "Chromium is missing. Install it with 'sudo apt-get install chromium', or set CHROMIUM_PATH to a Chromium binary."
 fi
 
 step "Building"
